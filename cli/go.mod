@@ -1,0 +1,3 @@
+module claudemesh.dev/cli
+
+go 1.26.0

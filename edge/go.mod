@@ -1,0 +1,3 @@
+module claudemesh.dev/edge
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module claudemesh.dev/gen
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module claudemesh.dev/services
+
+go 1.26.0
