@@ -1,0 +1,225 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"claudemesh.dev/edge/frame"
+	"claudemesh.dev/edge/internal/rpccode"
+	edgev1 "claudemesh.dev/gen/pb/claudemesh/edge/v1"
+)
+
+// conn is one peer socket.
+type conn struct {
+	h      *Handler
+	ws     *websocket.Conn
+	log    *slog.Logger
+	remote string
+
+	// out carries encoded frames to the writer; queued counts their bytes.
+	out    chan []byte
+	queued atomic.Int64
+
+	closeOnce sync.Once
+	closed    chan struct{}
+
+	// presenceID is set by a successful hello; only the read loop writes it.
+	presenceID string
+}
+
+func newConn(h *Handler, ws *websocket.Conn, remote string) *conn {
+	return &conn{
+		h:      h,
+		ws:     ws,
+		log:    h.cfg.Logger.With("remote", remote),
+		remote: remote,
+		out:    make(chan []byte, 1024),
+		closed: make(chan struct{}),
+	}
+}
+
+// serve runs the socket until it closes.
+func (c *conn) serve(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { c.writeLoop(ctx) })
+	wg.Go(func() { c.pingLoop(ctx) })
+	c.readLoop(ctx)
+	cancel()
+	c.close(websocket.StatusNormalClosure, "")
+	wg.Wait()
+	if c.presenceID != "" {
+		c.goodbye()
+	}
+}
+
+// readLoop reads and handles frames until the socket fails or closes.
+func (c *conn) readLoop(ctx context.Context) {
+	for {
+		typ, data, err := c.ws.Read(ctx)
+		if err != nil {
+			if status := websocket.CloseStatus(err); status == -1 && !errors.Is(err, context.Canceled) {
+				c.log.DebugContext(ctx, "read", "err", err)
+			}
+			return
+		}
+		c.h.metrics.framesIn.Inc()
+		if typ != websocket.MessageText {
+			c.sendError("", "malformed", "frames must be JSON text", nil)
+			continue
+		}
+		c.handle(ctx, data)
+	}
+}
+
+// handle decodes one frame and answers it.
+func (c *conn) handle(ctx context.Context, data []byte) {
+	f, err := frame.Decode(data, edgev1.Direction_DIRECTION_CLIENT_TO_BROKER)
+	var unknown *frame.UnknownTypeError
+	switch {
+	case errors.As(err, &unknown):
+		c.sendError(f.ReqID, "unknown_type", unknown.Error(), nil)
+		return
+	case err != nil:
+		c.sendError(f.ReqID, "malformed", err.Error(), nil)
+		return
+	}
+	if c.presenceID == "" && f.Type != "hello" {
+		c.sendError(f.ReqID, "no_hello", "must send hello first", nil)
+		return
+	}
+	switch msg := f.Msg.(type) {
+	case *edgev1.Hello:
+		c.hello(ctx, f.ReqID, msg)
+	default:
+		c.sendError(f.ReqID, "unimplemented", f.Type+" is not implemented by this broker yet", nil)
+	}
+}
+
+// send encodes a frame and queues it for the writer.
+func (c *conn) send(reqID string, msg proto.Message) {
+	b, err := frame.Encode(reqID, msg)
+	if err != nil {
+		c.log.Error("encode frame", "err", err)
+		return
+	}
+	c.enqueue(b)
+}
+
+// sendError queues an error frame.
+func (c *conn) sendError(reqID, code, message string, id *string) {
+	c.send(reqID, &edgev1.Error{Code: code, Message: message, Id: id})
+}
+
+// sendRPCError queues the error frame for a failed RPC.
+func (c *conn) sendRPCError(reqID string, err error) {
+	c.sendError(reqID, rpccode.Classic(err), errorMessage(err), nil)
+}
+
+func errorMessage(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Message()
+	}
+	return err.Error()
+}
+
+// enqueue queues an encoded frame, closing a socket that fell too far behind.
+func (c *conn) enqueue(b []byte) {
+	if n := c.queued.Add(int64(len(b))); n > int64(c.h.cfg.SendQueueBytes) {
+		c.queued.Add(-int64(len(b)))
+		c.h.metrics.slow.Inc()
+		go c.close(websocket.StatusPolicyViolation, "slow consumer")
+		return
+	}
+	select {
+	case c.out <- b:
+	case <-c.closed:
+		c.queued.Add(-int64(len(b)))
+	default:
+		c.queued.Add(-int64(len(b)))
+		c.h.metrics.slow.Inc()
+		go c.close(websocket.StatusPolicyViolation, "slow consumer")
+	}
+}
+
+// writeLoop writes queued frames in order.
+func (c *conn) writeLoop(ctx context.Context) {
+	for {
+		select {
+		case b := <-c.out:
+			c.queued.Add(-int64(len(b)))
+			wctx, cancel := context.WithTimeout(ctx, c.h.cfg.WriteTimeout)
+			err := c.ws.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				c.log.DebugContext(ctx, "write", "err", err)
+				c.close(websocket.StatusPolicyViolation, "write timeout")
+				return
+			}
+			c.h.metrics.framesOut.Inc()
+		case <-ctx.Done():
+			return
+		case <-c.closed:
+			return
+		}
+	}
+}
+
+// pingLoop pings the peer and closes a socket that stops answering.
+func (c *conn) pingLoop(ctx context.Context) {
+	t := time.NewTicker(c.h.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, c.h.cfg.PingTimeout)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.log.DebugContext(ctx, "ping", "err", err)
+				c.close(websocket.StatusPolicyViolation, "ping timeout")
+				return
+			}
+		case <-ctx.Done():
+			return
+		case <-c.closed:
+			return
+		}
+	}
+}
+
+// close closes the socket once with a code and reason, after flushing what
+// is queued (bounded by the write timeout).
+func (c *conn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.flush()
+		_ = c.ws.Close(code, reason)
+	})
+}
+
+// flush writes the frames still queued, best effort.
+func (c *conn) flush() {
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.WriteTimeout)
+	defer cancel()
+	for {
+		select {
+		case b := <-c.out:
+			if c.ws.Write(ctx, websocket.MessageText, b) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}

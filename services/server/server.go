@@ -1,0 +1,248 @@
+// Package server assembles the claudemesh broker: one http.Server on one
+// port speaking HTTP/1.1 and h2c, serving the Connect services (Connect,
+// gRPC and gRPC-Web protocols) with gRPC reflection and health, the
+// WebSocket edge on GET /ws, and the health and metrics endpoints.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"claudemesh.dev/db"
+	"claudemesh.dev/edge"
+	"claudemesh.dev/gen/pb/claudemesh/catalog/v1/catalogv1connect"
+	"claudemesh.dev/gen/pb/claudemesh/mesh/v1/meshv1connect"
+	"claudemesh.dev/gen/pb/claudemesh/scheduler/v1/schedulerv1connect"
+	"claudemesh.dev/gen/pb/claudemesh/vault/v1/vaultv1connect"
+	"claudemesh.dev/services/auth"
+	"claudemesh.dev/services/catalog"
+	"claudemesh.dev/services/mesh"
+	"claudemesh.dev/services/scheduler"
+	"claudemesh.dev/services/vault"
+)
+
+// Config configures a broker.
+type Config struct {
+	// Listen is the TCP address to serve on. Defaults to "127.0.0.1:7900".
+	Listen string
+	// Store is the database. Required.
+	Store db.Store
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Version is reported by /health.
+	Version string
+	// ReplicaID names this broker process among the replicas sharing a
+	// database. Defaults to a random id.
+	ReplicaID string
+	// Edge tunes the WebSocket edge; its Mesh, InternalToken, Logger and
+	// Registerer are filled in by the server.
+	Edge edge.Config
+	// ShutdownTimeout bounds the graceful shutdown. Defaults to 10 s.
+	ShutdownTimeout time.Duration
+	// NowFunc is the clock. Defaults to time.Now.
+	NowFunc func() time.Time
+}
+
+// WithDefaults returns the config with defaults filled in.
+func (c Config) WithDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:7900"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.ReplicaID == "" {
+		c.ReplicaID = randomHex(8)
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.NowFunc == nil {
+		c.NowFunc = time.Now
+	}
+	return c
+}
+
+// serviceNames are the Connect services the broker serves, for reflection
+// and health.
+//
+//nolint:gochecknoglobals // read-only list.
+var serviceNames = []string{
+	meshv1connect.MeshServiceName,
+	schedulerv1connect.SchedulerServiceName,
+	vaultv1connect.VaultServiceName,
+	catalogv1connect.CatalogServiceName,
+}
+
+// Server is a running broker.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	ln       net.Listener
+	mem      *memListener
+	public   *http.Server
+	internal *http.Server
+	edge     *edge.Handler
+	registry *prometheus.Registry
+	started  time.Time
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New builds a broker and binds its port; Serve starts it.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if cfg.Store == nil {
+		return nil, errors.New("server: a Store is required")
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		mem:      newMemListener(),
+		registry: prometheus.NewRegistry(),
+		started:  cfg.NowFunc(),
+	}
+	s.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	internalToken := randomHex(32)
+	handler := s.routes(internalToken)
+
+	var public http.Protocols
+	public.SetHTTP1(true)
+	public.SetUnencryptedHTTP2(true)
+	s.public = &http.Server{
+		Handler:           handler,
+		Protocols:         &public,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	var internal http.Protocols
+	internal.SetUnencryptedHTTP2(true)
+	s.internal = &http.Server{Handler: handler, Protocols: &internal}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// routes builds the handler shared by the public and in-process listeners.
+func (s *Server) routes(internalToken string) http.Handler {
+	rpc := newRPCObserver(s.log, s.registry)
+	opts := []connect.HandlerOption{connect.WithInterceptors(
+		rpc,
+		auth.NewInterceptor(auth.Config{
+			Policies:      policies(),
+			InternalToken: internalToken,
+			Keys:          s.cfg.Store,
+			Logger:        s.log,
+			NowFunc:       s.cfg.NowFunc,
+		}),
+	)}
+	meshSvc := mesh.New(mesh.Config{Store: s.cfg.Store, Logger: s.log.With("service", "mesh"), NowFunc: s.cfg.NowFunc})
+	schedSvc := scheduler.New(scheduler.Config{Store: s.cfg.Store, Logger: s.log.With("service", "scheduler"), NowFunc: s.cfg.NowFunc})
+	vaultSvc := vault.New(vault.Config{Store: s.cfg.Store, Logger: s.log.With("service", "vault"), NowFunc: s.cfg.NowFunc})
+	catalogSvc := catalog.New(catalog.Config{Store: s.cfg.Store, Logger: s.log.With("service", "catalog"), NowFunc: s.cfg.NowFunc})
+
+	mux := http.NewServeMux()
+	mux.Handle(meshv1connect.NewMeshServiceHandler(meshSvc, opts...))
+	mux.Handle(schedulerv1connect.NewSchedulerServiceHandler(schedSvc, opts...))
+	mux.Handle(vaultv1connect.NewVaultServiceHandler(vaultSvc, opts...))
+	mux.Handle(catalogv1connect.NewCatalogServiceHandler(catalogSvc, opts...))
+
+	reflector := grpcreflect.NewStaticReflector(serviceNames...)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpchealth.NewHandler(&healthChecker{store: s.cfg.Store}))
+
+	edgeCfg := s.cfg.Edge
+	edgeCfg.Mesh = meshv1connect.NewMeshServiceClient(s.mem.client(), memBaseURL)
+	edgeCfg.InternalToken = internalToken
+	edgeCfg.Logger = s.log.With("component", "edge")
+	edgeCfg.Registerer = s.registry
+	s.edge = edge.New(edgeCfg)
+	mux.Handle("GET /ws", s.edge)
+
+	mux.HandleFunc("GET /health", s.health)
+	mux.HandleFunc("GET /health/ready", s.ready)
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "claudemesh_db_up",
+		Help: "1 when the database answered a ping within a second.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if s.cfg.Store.Ping(ctx) != nil {
+			return 0
+		}
+		return 1
+	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))
+	return mux
+}
+
+// Addr is the address the broker listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until ctx is done, then shuts down gracefully: every
+// WebSocket is closed with 1001, in-flight requests finish (bounded by the
+// shutdown timeout). It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- serveErr(s.internal.Serve(s.mem)) }()
+	go func() { errc <- serveErr(s.public.Serve(s.ln)) }()
+	s.log.InfoContext(ctx, "broker listening", "addr", s.ln.Addr().String(), "engine", s.cfg.Store.Engine(), "replica", s.cfg.ReplicaID)
+	select {
+	case <-ctx.Done():
+		return s.Shutdown(context.WithoutCancel(ctx))
+	case err := <-errc:
+		_ = s.Shutdown(context.WithoutCancel(ctx))
+		return err
+	}
+}
+
+// Shutdown stops the broker: it closes every WebSocket with 1001, then lets
+// in-flight HTTP requests finish, bounded by the shutdown timeout.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+		defer cancel()
+		s.log.InfoContext(ctx, "broker shutting down", "sockets", s.edge.Conns())
+		errs := []error{s.edge.Shutdown(ctx), s.public.Shutdown(ctx), s.internal.Shutdown(ctx)}
+		s.shutdownErr = errors.Join(errs...)
+	})
+	return s.shutdownErr
+}
+
+func serveErr(err error) error {
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return hex.EncodeToString(b)
+}
