@@ -8,6 +8,14 @@ import (
 // Queries is every query claudemesh runs, grouped by table. Each engine
 // implements it twice over: on its pool (Store) and inside a transaction
 // (InTx).
+//
+// Rules every method keeps unless its comment says otherwise:
+//   - a read or a single-row write (update, delete, revoke, touch, …) of a
+//     row that does not exist returns ErrNotFound;
+//   - JSON documents come back equal as JSON, not byte for byte (Postgres
+//     normalises key order and spacing);
+//   - list methods with a limit return nothing for a limit ≤ 0 and order
+//     their rows as documented (ids sort bytewise).
 type Queries interface {
 	MeshQueries
 	MemberQueries
@@ -156,8 +164,8 @@ type PresenceQueries interface {
 
 // ClaimDeliveriesParams selects the deliveries a session may take.
 type ClaimDeliveriesParams struct {
-	MeshID     string
-	MemberID   string
+	MeshID   string
+	MemberID string
 	// SessionPubkey is the claiming session's key: rows addressed to another
 	// session of the member are skipped.
 	SessionPubkey string
