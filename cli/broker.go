@@ -108,7 +108,7 @@ func runBroker(ctx context.Context, env *Env, opts brokerOptions) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{
+	srv, err := server.New(ctx, server.Config{
 		Listen:  opts.listen,
 		Store:   store,
 		Logger:  log,
@@ -134,7 +134,7 @@ func printBanner(env *Env, addr, dbURL string, engine db.Engine, tokenPath strin
 	} else if i := strings.Index(dbURL, "@"); i >= 0 {
 		where = "Postgres " + dbURL[i+1:]
 	}
-	fmt.Fprintf(env.Stdout, `claudemesh broker %s
+	_, _ = fmt.Fprintf(env.Stdout, `claudemesh broker %s
   database:        %s
   peers connect:   ws://%s/ws
   API (Connect, gRPC, gRPC-Web): http://%s

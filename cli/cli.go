@@ -81,7 +81,7 @@ func Main(ctx context.Context, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintln(env.Stderr, "claudemesh:", err)
+	_, _ = fmt.Fprintln(env.Stderr, "claudemesh:", err)
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		return exit.Code

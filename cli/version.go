@@ -9,8 +9,6 @@ import (
 )
 
 // version is set at build time with -ldflags "-X claudemesh.dev/cli.version=…".
-//
-//nolint:gochecknoglobals // set by the linker.
 var version = ""
 
 // Version returns the version of this binary: the linker-set version, else

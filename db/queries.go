@@ -96,9 +96,10 @@ type InviteQueries interface {
 	ListInvites(ctx context.Context, meshID string) ([]Invite, error)
 	// RevokeInvite marks an invite revoked.
 	RevokeInvite(ctx context.Context, id string, at time.Time) error
-	// ConsumeInvite takes one use of an invite atomically: it returns the
-	// invite with its new used count, or ErrNotFound when no use is left.
-	ConsumeInvite(ctx context.Context, id string) (Invite, error)
+	// ConsumeInvite takes one use of an invite atomically, if the invite is
+	// not revoked, not expired at now, and has a use left: it returns the
+	// invite with its new used count, or ErrNotFound otherwise.
+	ConsumeInvite(ctx context.Context, id string, now time.Time) (Invite, error)
 }
 
 // APIKeyQueries reads and writes API keys.
@@ -217,7 +218,7 @@ type MessageQueries interface {
 
 // StateQueries reads and writes shared state.
 type StateQueries interface {
-	// UpsertState writes a key.
+	// UpsertState writes a key; a nil Value is stored as JSON null.
 	UpsertState(ctx context.Context, e StateEntry) error
 	// GetState reads a key.
 	GetState(ctx context.Context, meshID, key string) (StateEntry, error)

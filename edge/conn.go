@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"claudemesh.dev/edge/frame"
-	"claudemesh.dev/edge/internal/rpccode"
 	edgev1 "claudemesh.dev/gen/pb/claudemesh/edge/v1"
 )
 
@@ -118,11 +117,6 @@ func (c *conn) send(reqID string, msg proto.Message) {
 // sendError queues an error frame.
 func (c *conn) sendError(reqID, code, message string, id *string) {
 	c.send(reqID, &edgev1.Error{Code: code, Message: message, Id: id})
-}
-
-// sendRPCError queues the error frame for a failed RPC.
-func (c *conn) sendRPCError(reqID string, err error) {
-	c.sendError(reqID, rpccode.Classic(err), errorMessage(err), nil)
 }
 
 func errorMessage(err error) string {

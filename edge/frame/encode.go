@@ -257,7 +257,11 @@ func appendFloat(b []byte, f float64, bits int) []byte {
 	case math.IsInf(f, -1):
 		return append(b, `"-Infinity"`...)
 	}
-	if abs := math.Abs(f); abs == 0 || (abs >= 1e-6 && abs < 1e21) {
+	if f == 0 {
+		// JSON.stringify(-0) is "0".
+		return append(b, '0')
+	}
+	if abs := math.Abs(f); abs >= 1e-6 && abs < 1e21 {
 		return strconv.AppendFloat(b, f, 'f', -1, bits)
 	}
 	start := len(b)

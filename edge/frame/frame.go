@@ -3,8 +3,8 @@
 // optional "_reqId") and the protobuf messages of claudemesh.edge.v1.
 //
 // Decoding reads "type" and "_reqId", then unmarshals the object with
-// protojson into the message the type names, ignoring unknown fields.
-// Encoding writes "type" first, then "_reqId", then the message's fields by
+// protojson into the message the type names, ignoring unknown fields; a
+// google.protobuf.Value field that is JSON null is left unset. Encoding writes "type" first, then "_reqId", then the message's fields by
 // their json_name, with the classic conventions protojson does not follow:
 // 64-bit integers are JSON numbers, scalars without explicit presence are
 // always written, optional and message fields only when set (a
@@ -54,6 +54,9 @@ type kind struct {
 	direction edgev1.Direction
 	desc      protoreflect.MessageDescriptor
 	msgType   protoreflect.MessageType
+	// hasValue says that the message holds a google.protobuf.Value field,
+	// directly or in a nested message, whose nulls Decode clears.
+	hasValue bool
 }
 
 // registry maps frame types to messages, built once from the descriptors of
@@ -80,12 +83,50 @@ func buildRegistry() *registry {
 		if !ok || opts.GetType() == "" {
 			return true
 		}
-		k := kind{typ: opts.GetType(), direction: opts.GetDirection(), desc: desc, msgType: mt}
+		k := kind{
+			typ:       opts.GetType(),
+			direction: opts.GetDirection(),
+			desc:      desc,
+			msgType:   mt,
+			hasValue:  holdsValue(desc, map[protoreflect.FullName]bool{}),
+		}
 		r.byType[k.typ] = k
 		r.byName[desc.FullName()] = k
 		return true
 	})
 	return r
+}
+
+// holdsValue says whether a message has a google.protobuf.Value field,
+// itself or in a message field (outside the well-known types); seen breaks
+// cycles.
+func holdsValue(md protoreflect.MessageDescriptor, seen map[protoreflect.FullName]bool) bool {
+	if seen[md.FullName()] {
+		return false
+	}
+	seen[md.FullName()] = true
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		sub := fd.Message()
+		switch {
+		case sub == nil || fd.IsMap():
+		case sub.FullName() == valueName:
+			if !fd.IsList() {
+				return true
+			}
+		case sub.ParentFile().Package() == "google.protobuf":
+		case holdsValue(sub, seen):
+			return true
+		}
+	}
+	return false
+}
+
+// Direction returns who sends a frame type, or false for an unknown type.
+func Direction(typ string) (edgev1.Direction, bool) {
+	k, ok := frames.byType[typ]
+	return k.direction, ok
 }
 
 // Types returns every frame type sent in a direction, sorted.

@@ -106,7 +106,7 @@ type Server struct {
 }
 
 // New builds a broker and binds its port; Serve starts it.
-func New(cfg Config) (*Server, error) {
+func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg = cfg.WithDefaults()
 	if cfg.Store == nil {
 		return nil, errors.New("server: a Store is required")
@@ -139,7 +139,8 @@ func New(cfg Config) (*Server, error) {
 	internal.SetUnencryptedHTTP2(true)
 	s.internal = &http.Server{Handler: handler, Protocols: &internal}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}

@@ -230,10 +230,12 @@ type Push struct {
 	MeshId    string                 `protobuf:"bytes,2,opt,name=mesh_id,json=meshId,proto3" json:"mesh_id,omitempty"`
 	// The sender's session pubkey (else its member pubkey); "system" for
 	// broker events.
-	SenderPubkey       string  `protobuf:"bytes,3,opt,name=sender_pubkey,json=senderPubkey,proto3" json:"sender_pubkey,omitempty"`
-	SenderMemberPubkey string  `protobuf:"bytes,4,opt,name=sender_member_pubkey,json=senderMemberPubkey,proto3" json:"sender_member_pubkey,omitempty"`
-	SenderMemberId     string  `protobuf:"bytes,5,opt,name=sender_member_id,json=senderMemberId,proto3" json:"sender_member_id,omitempty"`
-	SenderName         string  `protobuf:"bytes,6,opt,name=sender_name,json=senderName,proto3" json:"sender_name,omitempty"`
+	SenderPubkey string `protobuf:"bytes,3,opt,name=sender_pubkey,json=senderPubkey,proto3" json:"sender_pubkey,omitempty"`
+	// The sender member's pubkey, id and display name; absent on system and
+	// webhook events.
+	SenderMemberPubkey *string `protobuf:"bytes,4,opt,name=sender_member_pubkey,json=senderMemberPubkey,proto3,oneof" json:"sender_member_pubkey,omitempty"`
+	SenderMemberId     *string `protobuf:"bytes,5,opt,name=sender_member_id,json=senderMemberId,proto3,oneof" json:"sender_member_id,omitempty"`
+	SenderName         *string `protobuf:"bytes,6,opt,name=sender_name,json=senderName,proto3,oneof" json:"sender_name,omitempty"`
 	Topic              *string `protobuf:"bytes,7,opt,name=topic,proto3,oneof" json:"topic,omitempty"`
 	ReplyToId          *string `protobuf:"bytes,8,opt,name=reply_to_id,json=replyToId,proto3,oneof" json:"reply_to_id,omitempty"`
 	Priority           string  `protobuf:"bytes,9,opt,name=priority,proto3" json:"priority,omitempty"`
@@ -306,22 +308,22 @@ func (x *Push) GetSenderPubkey() string {
 }
 
 func (x *Push) GetSenderMemberPubkey() string {
-	if x != nil {
-		return x.SenderMemberPubkey
+	if x != nil && x.SenderMemberPubkey != nil {
+		return *x.SenderMemberPubkey
 	}
 	return ""
 }
 
 func (x *Push) GetSenderMemberId() string {
-	if x != nil {
-		return x.SenderMemberId
+	if x != nil && x.SenderMemberId != nil {
+		return *x.SenderMemberId
 	}
 	return ""
 }
 
 func (x *Push) GetSenderName() string {
-	if x != nil {
-		return x.SenderName
+	if x != nil && x.SenderName != nil {
+		return *x.SenderName
 	}
 	return ""
 }
@@ -724,18 +726,18 @@ const file_claudemesh_edge_v1_messaging_proto_rawDesc = "" +
 	"\x06queued\x18\x03 \x01(\bR\x06queued\x12\x19\n" +
 	"\x05error\x18\x04 \x01(\tH\x00R\x05error\x88\x01\x01:\v\xc2\xf3\x18\a\n" +
 	"\x03ack\x10\x02B\b\n" +
-	"\x06_error\"\x8f\x06\n" +
+	"\x06_error\"\xdc\x06\n" +
 	"\x04Push\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x17\n" +
 	"\amesh_id\x18\x02 \x01(\tR\x06meshId\x12#\n" +
-	"\rsender_pubkey\x18\x03 \x01(\tR\fsenderPubkey\x120\n" +
-	"\x14sender_member_pubkey\x18\x04 \x01(\tR\x12senderMemberPubkey\x12(\n" +
-	"\x10sender_member_id\x18\x05 \x01(\tR\x0esenderMemberId\x12\x1f\n" +
-	"\vsender_name\x18\x06 \x01(\tR\n" +
-	"senderName\x12\x19\n" +
-	"\x05topic\x18\a \x01(\tH\x00R\x05topic\x88\x01\x01\x12#\n" +
-	"\vreply_to_id\x18\b \x01(\tH\x01R\treplyToId\x88\x01\x01\x12\x1a\n" +
+	"\rsender_pubkey\x18\x03 \x01(\tR\fsenderPubkey\x125\n" +
+	"\x14sender_member_pubkey\x18\x04 \x01(\tH\x00R\x12senderMemberPubkey\x88\x01\x01\x12-\n" +
+	"\x10sender_member_id\x18\x05 \x01(\tH\x01R\x0esenderMemberId\x88\x01\x01\x12$\n" +
+	"\vsender_name\x18\x06 \x01(\tH\x02R\n" +
+	"senderName\x88\x01\x01\x12\x19\n" +
+	"\x05topic\x18\a \x01(\tH\x03R\x05topic\x88\x01\x01\x12#\n" +
+	"\vreply_to_id\x18\b \x01(\tH\x04R\treplyToId\x88\x01\x01\x12\x1a\n" +
 	"\bpriority\x18\t \x01(\tR\bpriority\x12\x14\n" +
 	"\x05nonce\x18\n" +
 	" \x01(\tR\x05nonce\x12\x1e\n" +
@@ -744,15 +746,18 @@ const file_claudemesh_edge_v1_messaging_proto_rawDesc = "" +
 	"ciphertext\x12\x1d\n" +
 	"\n" +
 	"created_at\x18\f \x01(\tR\tcreatedAt\x121\n" +
-	"\x11client_message_id\x18\r \x01(\tH\x02R\x11client_message_id\x88\x01\x01\x125\n" +
-	"\x13request_fingerprint\x18\x0e \x01(\tH\x03R\x13request_fingerprint\x88\x01\x01\x12\x1d\n" +
-	"\asubtype\x18\x0f \x01(\tH\x04R\asubtype\x88\x01\x01\x12\x19\n" +
-	"\x05event\x18\x10 \x01(\tH\x05R\x05event\x88\x01\x01\x126\n" +
+	"\x11client_message_id\x18\r \x01(\tH\x05R\x11client_message_id\x88\x01\x01\x125\n" +
+	"\x13request_fingerprint\x18\x0e \x01(\tH\x06R\x13request_fingerprint\x88\x01\x01\x12\x1d\n" +
+	"\asubtype\x18\x0f \x01(\tH\aR\asubtype\x88\x01\x01\x12\x19\n" +
+	"\x05event\x18\x10 \x01(\tH\bR\x05event\x88\x01\x01\x126\n" +
 	"\n" +
 	"event_data\x18\x11 \x01(\v2\x17.google.protobuf.StructR\teventData\x12$\n" +
-	"\vtarget_spec\x18\x12 \x01(\tH\x06R\n" +
+	"\vtarget_spec\x18\x12 \x01(\tH\tR\n" +
 	"targetSpec\x88\x01\x01:\f\xc2\xf3\x18\b\n" +
-	"\x04push\x10\x02B\b\n" +
+	"\x04push\x10\x02B\x17\n" +
+	"\x15_sender_member_pubkeyB\x13\n" +
+	"\x11_sender_member_idB\x0e\n" +
+	"\f_sender_nameB\b\n" +
 	"\x06_topicB\x0e\n" +
 	"\f_reply_to_idB\x14\n" +
 	"\x12_client_message_idB\x16\n" +

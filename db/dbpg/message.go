@@ -1,0 +1,229 @@
+package dbpg
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"claudemesh.dev/db"
+	"claudemesh.dev/db/dbpg/internal/sqlc"
+)
+
+// InsertMessage inserts a message; db.ErrConflict if the sender already
+// sent one with the same client message id. An empty ClientMessageID is
+// stored as NULL, so it never conflicts.
+func (q *queries) InsertMessage(ctx context.Context, m db.Message) error {
+	err := q.q.InsertMessage(ctx, q.dbtx, sqlc.InsertMessageParams{
+		ID:                  m.ID,
+		MeshID:              m.MeshID,
+		SenderMemberID:      m.SenderMemberID,
+		SenderSessionPubkey: m.SenderSessionPubkey,
+		SenderName:          m.SenderName,
+		TargetSpec:          m.TargetSpec,
+		Priority:            m.Priority,
+		Nonce:               m.Nonce,
+		Ciphertext:          m.Ciphertext,
+		Subtype:             m.Subtype,
+		ClientMessageID:     nullString(m.ClientMessageID),
+		RequestFingerprint:  m.RequestFingerprint,
+		ReplyToID:           m.ReplyToID,
+		CreatedAt:           m.CreatedAt,
+		ExpiresAt:           m.ExpiresAt,
+	})
+	if err != nil {
+		return fmt.Errorf("insert message: %w", interpretError(err))
+	}
+	return nil
+}
+
+// InsertDeliveries inserts one delivery row per recipient with a single
+// COPY; db.ErrConflict if a row exists.
+func (q *queries) InsertDeliveries(ctx context.Context, ds []db.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	params := make([]sqlc.InsertDeliveriesParams, 0, len(ds))
+	for _, d := range ds {
+		params = append(params, sqlc.InsertDeliveriesParams{
+			MessageID:              d.MessageID,
+			MeshID:                 d.MeshID,
+			RecipientMemberID:      d.RecipientMemberID,
+			RecipientSessionPubkey: d.RecipientSessionPubkey,
+			Priority:               d.Priority,
+			CreatedAt:              d.CreatedAt,
+			ExpiresAt:              d.ExpiresAt,
+			ClaimedBy:              d.ClaimedBy,
+			ClaimExpiresAt:         d.ClaimExpiresAt,
+			PushedAt:               d.PushedAt,
+			AckedAt:                d.AckedAt,
+			ExpiredAt:              d.ExpiredAt,
+		})
+	}
+	if _, err := q.q.InsertDeliveries(ctx, q.dbtx, params); err != nil {
+		return fmt.Errorf("insert deliveries: %w", interpretError(err))
+	}
+	return nil
+}
+
+// GetMessage returns a message by id.
+func (q *queries) GetMessage(ctx context.Context, id string) (db.Message, error) {
+	row, err := q.q.GetMessage(ctx, q.dbtx, id)
+	if err != nil {
+		return db.Message{}, fmt.Errorf("get message: %w", interpretError(err))
+	}
+	return messageFromRow(row), nil
+}
+
+// GetMessageByClientID returns the message a member sent with a client
+// message id.
+func (q *queries) GetMessageByClientID(ctx context.Context, senderMemberID, clientMessageID string) (db.Message, error) {
+	row, err := q.q.GetMessageByClientID(ctx, q.dbtx, sqlc.GetMessageByClientIDParams{
+		SenderMemberID:  senderMemberID,
+		ClientMessageID: clientMessageID,
+	})
+	if err != nil {
+		return db.Message{}, fmt.Errorf("get message by client id: %w", interpretError(err))
+	}
+	return messageFromRow(row), nil
+}
+
+// FindMessagesByPrefix returns up to limit messages of a mesh whose id
+// starts with prefix, by id. The prefix is matched literally (no LIKE
+// wildcards).
+func (q *queries) FindMessagesByPrefix(ctx context.Context, meshID, prefix string, limit int32) ([]db.Message, error) {
+	rows, err := q.q.FindMessagesByPrefix(ctx, q.dbtx, sqlc.FindMessagesByPrefixParams{
+		MeshID: meshID,
+		Prefix: prefix,
+		Lim:    limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find messages by prefix: %w", interpretError(err))
+	}
+	return mapAll(rows, messageFromRow), nil
+}
+
+// ListDeliveries returns a message's deliveries, by recipient member id.
+func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.Delivery, error) {
+	rows, err := q.q.ListDeliveries(ctx, q.dbtx, messageID)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", interpretError(err))
+	}
+	return mapAll(rows, deliveryFromRow), nil
+}
+
+// ClaimDeliveries leases the oldest deliverable rows for a session (not
+// acked, not expired, unclaimed, with a lapsed claim or already claimed by
+// the same presence, allowed priority), marks them pushed, and returns them
+// with their messages in (created_at, id) order. One statement does it;
+// concurrent claims get disjoint rows (FOR UPDATE SKIP LOCKED).
+func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParams) ([]db.ClaimedDelivery, error) {
+	rows, err := q.q.ClaimDeliveries(ctx, q.dbtx, sqlc.ClaimDeliveriesParams{
+		ClaimedBy:     p.ClaimedBy,
+		LeaseUntil:    p.LeaseUntil,
+		Now:           p.Now,
+		MeshID:        p.MeshID,
+		MemberID:      p.MemberID,
+		SessionPubkey: p.SessionPubkey,
+		Priorities:    p.Priorities,
+		Lim:           p.Limit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", interpretError(err))
+	}
+	claimed := mapAll(rows, func(row sqlc.ClaimDeliveriesRow) db.ClaimedDelivery {
+		return db.ClaimedDelivery{
+			Delivery: deliveryFromRow(row.Delivery),
+			Message:  messageFromRow(row.Message),
+		}
+	})
+	// UPDATE … RETURNING has no order of its own.
+	slices.SortFunc(claimed, func(a, b db.ClaimedDelivery) int {
+		return cmp.Or(
+			a.Delivery.CreatedAt.Compare(b.Delivery.CreatedAt),
+			cmp.Compare(a.Delivery.MessageID, b.Delivery.MessageID),
+		)
+	})
+	return claimed, nil
+}
+
+// AckDelivery marks a member's delivery of a message acked; db.ErrNotFound
+// if there is none. Acking twice keeps the first time.
+func (q *queries) AckDelivery(ctx context.Context, messageID, memberID string, at time.Time) error {
+	n, err := q.q.AckDelivery(ctx, q.dbtx, sqlc.AckDeliveryParams{
+		MessageID: messageID,
+		MemberID:  memberID,
+		AckedAt:   at,
+	})
+	if err := oneRow(n, err); err != nil {
+		return fmt.Errorf("ack delivery: %w", err)
+	}
+	return nil
+}
+
+// ReleaseClaims drops the claims a presence holds on pending (not acked, not
+// expired) rows so others may take them, and returns how many.
+func (q *queries) ReleaseClaims(ctx context.Context, claimedBy string) (int64, error) {
+	n, err := q.q.ReleaseClaims(ctx, q.dbtx, claimedBy)
+	if err != nil {
+		return 0, fmt.Errorf("release claims: %w", interpretError(err))
+	}
+	return n, nil
+}
+
+// ExpireDeliveries marks unacked deliveries whose expiry is at or before at
+// expired and returns how many.
+func (q *queries) ExpireDeliveries(ctx context.Context, at time.Time) (int64, error) {
+	n, err := q.q.ExpireDeliveries(ctx, q.dbtx, at)
+	if err != nil {
+		return 0, fmt.Errorf("expire deliveries: %w", interpretError(err))
+	}
+	return n, nil
+}
+
+// CountPendingDeliveries counts the deliveries not acked nor expired.
+func (q *queries) CountPendingDeliveries(ctx context.Context) (int64, error) {
+	n, err := q.q.CountPendingDeliveries(ctx, q.dbtx)
+	if err != nil {
+		return 0, fmt.Errorf("count pending deliveries: %w", interpretError(err))
+	}
+	return n, nil
+}
+
+func messageFromRow(row sqlc.Message) db.Message {
+	return db.Message{
+		ID:                  row.ID,
+		MeshID:              row.MeshID,
+		SenderMemberID:      row.SenderMemberID,
+		SenderSessionPubkey: row.SenderSessionPubkey,
+		SenderName:          row.SenderName,
+		TargetSpec:          row.TargetSpec,
+		Priority:            row.Priority,
+		Nonce:               row.Nonce,
+		Ciphertext:          row.Ciphertext,
+		Subtype:             row.Subtype,
+		ClientMessageID:     stringOrEmpty(row.ClientMessageID),
+		RequestFingerprint:  row.RequestFingerprint,
+		ReplyToID:           row.ReplyToID,
+		CreatedAt:           row.CreatedAt.UTC(),
+		ExpiresAt:           row.ExpiresAt.UTC(),
+	}
+}
+
+func deliveryFromRow(row sqlc.Delivery) db.Delivery {
+	return db.Delivery{
+		MessageID:              row.MessageID,
+		MeshID:                 row.MeshID,
+		RecipientMemberID:      row.RecipientMemberID,
+		RecipientSessionPubkey: row.RecipientSessionPubkey,
+		Priority:               row.Priority,
+		CreatedAt:              row.CreatedAt.UTC(),
+		ExpiresAt:              row.ExpiresAt.UTC(),
+		ClaimedBy:              row.ClaimedBy,
+		ClaimExpiresAt:         utcPtr(row.ClaimExpiresAt),
+		PushedAt:               utcPtr(row.PushedAt),
+		AckedAt:                utcPtr(row.AckedAt),
+		ExpiredAt:              utcPtr(row.ExpiredAt),
+	}
+}

@@ -1,0 +1,28 @@
+-- name: CreateInvite :exec
+INSERT INTO invites (
+    id, mesh_id, token, max_uses, used_count, role, preset, expires_at,
+    created_by_member_id, created_at, revoked_at
+) VALUES (
+    @id, @mesh_id, @token, @max_uses, @used_count, @role, @preset, @expires_at,
+    @created_by_member_id, @created_at, @revoked_at
+);
+
+-- name: GetInvite :one
+SELECT * FROM invites WHERE id = @id;
+
+-- name: GetInviteByToken :one
+SELECT * FROM invites WHERE token = @token;
+
+-- name: ListInvites :many
+SELECT * FROM invites
+WHERE mesh_id = @mesh_id
+ORDER BY created_at DESC, id COLLATE "C" DESC;
+
+-- name: RevokeInvite :execrows
+UPDATE invites SET revoked_at = @revoked_at::timestamptz WHERE id = @id;
+
+-- ConsumeInvite takes one use; no row comes back when none is left.
+-- name: ConsumeInvite :one
+UPDATE invites SET used_count = used_count + 1
+WHERE id = @id AND used_count < max_uses AND revoked_at IS NULL AND expires_at > @now
+RETURNING *;

@@ -1,0 +1,86 @@
+-- name: InsertMessage :exec
+INSERT INTO messages (
+    id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec,
+    priority, nonce, ciphertext, subtype, client_message_id, request_fingerprint,
+    reply_to_id, created_at, expires_at
+) VALUES (
+    @id, @mesh_id, @sender_member_id, @sender_session_pubkey, @sender_name, @target_spec,
+    @priority, @nonce, @ciphertext, @subtype, sqlc.narg('client_message_id'), @request_fingerprint,
+    @reply_to_id, @created_at, @expires_at
+);
+
+-- name: InsertDeliveries :copyfrom
+INSERT INTO deliveries (
+    message_id, mesh_id, recipient_member_id, recipient_session_pubkey, priority,
+    created_at, expires_at, claimed_by, claim_expires_at, pushed_at, acked_at, expired_at
+) VALUES (
+    @message_id, @mesh_id, @recipient_member_id, @recipient_session_pubkey, @priority,
+    @created_at, @expires_at, @claimed_by, @claim_expires_at, @pushed_at, @acked_at, @expired_at
+);
+
+-- name: GetMessage :one
+SELECT * FROM messages WHERE id = @id;
+
+-- name: GetMessageByClientID :one
+SELECT * FROM messages
+WHERE sender_member_id = @sender_member_id AND client_message_id = @client_message_id::text;
+
+-- name: FindMessagesByPrefix :many
+SELECT * FROM messages
+WHERE mesh_id = @mesh_id AND starts_with(id, @prefix::text)
+ORDER BY id COLLATE "C"
+LIMIT @lim;
+
+-- name: ListDeliveries :many
+SELECT * FROM deliveries
+WHERE message_id = @message_id
+ORDER BY recipient_member_id COLLATE "C";
+
+-- ClaimDeliveries leases the oldest deliverable rows of one recipient in a
+-- single statement. The inner SELECT locks the rows it picks and skips rows
+-- another claimer holds, so concurrent claims get disjoint rows; a row a
+-- concurrent claimer committed first is re-checked against the WHERE clause
+-- and dropped. The same presence may re-claim its own rows (a reconnect).
+-- Each row comes back with its message. RETURNING has no order: the caller
+-- sorts by (created_at, message_id).
+-- name: ClaimDeliveries :many
+UPDATE deliveries AS d
+SET claimed_by       = @claimed_by,
+    claim_expires_at = @lease_until::timestamptz,
+    pushed_at        = COALESCE(d.pushed_at, @now::timestamptz)
+FROM (
+    SELECT message_id, recipient_member_id
+    FROM deliveries
+    WHERE deliveries.mesh_id = @mesh_id
+      AND deliveries.recipient_member_id = @member_id
+      AND (deliveries.recipient_session_pubkey = '' OR deliveries.recipient_session_pubkey = @session_pubkey)
+      AND deliveries.acked_at IS NULL
+      AND deliveries.expired_at IS NULL
+      AND deliveries.expires_at > @now::timestamptz
+      AND (deliveries.claim_expires_at IS NULL
+           OR deliveries.claim_expires_at <= @now::timestamptz
+           OR deliveries.claimed_by = @claimed_by)
+      AND deliveries.priority = ANY(@priorities::text[])
+    ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C"
+    LIMIT @lim
+    FOR UPDATE SKIP LOCKED
+) AS c, messages AS m
+WHERE d.message_id = c.message_id AND d.recipient_member_id = c.recipient_member_id
+  AND m.id = d.message_id
+RETURNING sqlc.embed(d), sqlc.embed(m);
+
+-- AckDelivery keeps the first ack time.
+-- name: AckDelivery :execrows
+UPDATE deliveries SET acked_at = COALESCE(acked_at, @acked_at::timestamptz)
+WHERE message_id = @message_id AND recipient_member_id = @member_id;
+
+-- name: ReleaseClaims :execrows
+UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL
+WHERE claimed_by = @claimed_by AND acked_at IS NULL AND expired_at IS NULL;
+
+-- name: ExpireDeliveries :execrows
+UPDATE deliveries SET expired_at = @expired_at::timestamptz
+WHERE acked_at IS NULL AND expired_at IS NULL AND expires_at <= @expired_at;
+
+-- name: CountPendingDeliveries :one
+SELECT count(*) FROM deliveries WHERE acked_at IS NULL AND expired_at IS NULL;

@@ -1,0 +1,267 @@
+package dbsqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"claudemesh.dev/db"
+	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+)
+
+func messageFromRow(r sqlc.Message) (db.Message, error) {
+	return db.Message{
+		ID:                  r.ID,
+		MeshID:              r.MeshID,
+		SenderMemberID:      r.SenderMemberID,
+		SenderSessionPubkey: r.SenderSessionPubkey,
+		SenderName:          r.SenderName,
+		TargetSpec:          r.TargetSpec,
+		Priority:            r.Priority,
+		Nonce:               r.Nonce,
+		Ciphertext:          r.Ciphertext,
+		Subtype:             r.Subtype,
+		ClientMessageID:     derefString(r.ClientMessageID),
+		RequestFingerprint:  r.RequestFingerprint,
+		ReplyToID:           r.ReplyToID,
+		CreatedAt:           fromMicros(r.CreatedAt),
+		ExpiresAt:           fromMicros(r.ExpiresAt),
+	}, nil
+}
+
+func deliveryFromRow(r sqlc.Delivery) (db.Delivery, error) {
+	return db.Delivery{
+		MessageID:              r.MessageID,
+		MeshID:                 r.MeshID,
+		RecipientMemberID:      r.RecipientMemberID,
+		RecipientSessionPubkey: r.RecipientSessionPubkey,
+		Priority:               r.Priority,
+		CreatedAt:              fromMicros(r.CreatedAt),
+		ExpiresAt:              fromMicros(r.ExpiresAt),
+		ClaimedBy:              r.ClaimedBy,
+		ClaimExpiresAt:         fromMicrosPtr(r.ClaimExpiresAt),
+		PushedAt:               fromMicrosPtr(r.PushedAt),
+		AckedAt:                fromMicrosPtr(r.AckedAt),
+		ExpiredAt:              fromMicrosPtr(r.ExpiredAt),
+	}, nil
+}
+
+// InsertMessage inserts a message; db.ErrConflict if the sender already sent
+// one with the same client message id. An empty ClientMessageID is stored as
+// NULL, which the unique index ignores.
+func (q *queries) InsertMessage(ctx context.Context, m db.Message) error {
+	return wrapErr("insert message", q.q.InsertMessage(ctx, q.dbtx, sqlc.InsertMessageParams{
+		ID:                  m.ID,
+		MeshID:              m.MeshID,
+		SenderMemberID:      m.SenderMemberID,
+		SenderSessionPubkey: m.SenderSessionPubkey,
+		SenderName:          m.SenderName,
+		TargetSpec:          m.TargetSpec,
+		Priority:            m.Priority,
+		Nonce:               m.Nonce,
+		Ciphertext:          m.Ciphertext,
+		Subtype:             m.Subtype,
+		ClientMessageID:     nullString(m.ClientMessageID),
+		RequestFingerprint:  m.RequestFingerprint,
+		ReplyToID:           m.ReplyToID,
+		CreatedAt:           micros(m.CreatedAt),
+		ExpiresAt:           micros(m.ExpiresAt),
+	}))
+}
+
+// InsertDeliveries inserts one delivery row per recipient, all or none.
+// sqlc cannot batch inserts on SQLite (sqlc-dev/sqlc#3802), so the rows go
+// one statement each, in one transaction.
+func (q *queries) InsertDeliveries(ctx context.Context, ds []db.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	return wrapErr("insert deliveries", q.withTx(ctx, func(q *queries) error {
+		for _, d := range ds {
+			err := q.q.InsertDelivery(ctx, q.dbtx, sqlc.InsertDeliveryParams{
+				MessageID:              d.MessageID,
+				MeshID:                 d.MeshID,
+				RecipientMemberID:      d.RecipientMemberID,
+				RecipientSessionPubkey: d.RecipientSessionPubkey,
+				Priority:               d.Priority,
+				CreatedAt:              micros(d.CreatedAt),
+				ExpiresAt:              micros(d.ExpiresAt),
+				ClaimedBy:              d.ClaimedBy,
+				ClaimExpiresAt:         microsPtr(d.ClaimExpiresAt),
+				PushedAt:               microsPtr(d.PushedAt),
+				AckedAt:                microsPtr(d.AckedAt),
+				ExpiredAt:              microsPtr(d.ExpiredAt),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// GetMessage returns a message by id.
+func (q *queries) GetMessage(ctx context.Context, id string) (db.Message, error) {
+	r, err := q.q.GetMessage(ctx, q.dbtx, id)
+	if err != nil {
+		return db.Message{}, wrapErr("get message", err)
+	}
+	m, err := messageFromRow(r)
+	return m, wrapErr("get message", err)
+}
+
+// GetMessageByClientID returns the message a member sent with a client
+// message id.
+func (q *queries) GetMessageByClientID(ctx context.Context, senderMemberID, clientMessageID string) (db.Message, error) {
+	r, err := q.q.GetMessageByClientID(ctx, q.dbtx, sqlc.GetMessageByClientIDParams{
+		SenderMemberID:  senderMemberID,
+		ClientMessageID: &clientMessageID,
+	})
+	if err != nil {
+		return db.Message{}, wrapErr("get message by client id", err)
+	}
+	m, err := messageFromRow(r)
+	return m, wrapErr("get message by client id", err)
+}
+
+// FindMessagesByPrefix returns up to limit messages of a mesh whose id
+// starts with prefix, by id.
+func (q *queries) FindMessagesByPrefix(ctx context.Context, meshID, prefix string, lim int32) ([]db.Message, error) {
+	rows, err := q.q.FindMessagesByPrefix(ctx, q.dbtx, sqlc.FindMessagesByPrefixParams{
+		MeshID: meshID,
+		// substr counts characters, not bytes.
+		PrefixLen: int64(utf8.RuneCountInString(prefix)),
+		Prefix:    prefix,
+		Limit:     limit(lim),
+	})
+	if err != nil {
+		return nil, wrapErr("find messages by prefix", err)
+	}
+	out, err := mapRows(rows, messageFromRow)
+	return out, wrapErr("find messages by prefix", err)
+}
+
+// ListDeliveries returns a message's deliveries, by recipient.
+func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.Delivery, error) {
+	rows, err := q.q.ListDeliveries(ctx, q.dbtx, messageID)
+	if err != nil {
+		return nil, wrapErr("list deliveries", err)
+	}
+	out, err := mapRows(rows, deliveryFromRow)
+	return out, wrapErr("list deliveries", err)
+}
+
+// ClaimDeliveries leases the oldest deliverable rows for a session and
+// returns them with their messages in (created_at, id) order.
+//
+// Postgres does this in one UPDATE … FOR UPDATE SKIP LOCKED. SQLite has
+// neither, and needs neither: the select, the lease and the message read run
+// in one transaction that began IMMEDIATE, so it holds the database's only
+// write lock throughout and a concurrent claim waits, then sees the rows
+// leased. Called on the Store it opens that transaction itself; inside InTx
+// it runs in the caller's.
+func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParams) ([]db.ClaimedDelivery, error) {
+	if p.Limit <= 0 || len(p.Priorities) == 0 {
+		return nil, nil
+	}
+	priorities, err := jsonArray(p.Priorities)
+	if err != nil {
+		return nil, wrapErr("claim deliveries", err)
+	}
+	var out []db.ClaimedDelivery
+	err = q.withTx(ctx, func(q *queries) error {
+		rows, err := q.q.SelectClaimableDeliveries(ctx, q.dbtx, sqlc.SelectClaimableDeliveriesParams{
+			MeshID:        p.MeshID,
+			MemberID:      p.MemberID,
+			SessionPubkey: p.SessionPubkey,
+			Now:           micros(p.Now),
+			ClaimedBy:     p.ClaimedBy,
+			Priorities:    priorities,
+			Limit:         int64(p.Limit),
+		})
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = r.MessageID
+		}
+		err = q.q.LeaseDeliveries(ctx, q.dbtx, sqlc.LeaseDeliveriesParams{
+			ClaimedBy:         p.ClaimedBy,
+			ClaimExpiresAt:    microsOf(p.LeaseUntil),
+			Now:               microsOf(p.Now),
+			RecipientMemberID: p.MemberID,
+			MessageIds:        ids,
+		})
+		if err != nil {
+			return err
+		}
+		msgRows, err := q.q.ListMessagesByIDs(ctx, q.dbtx, ids)
+		if err != nil {
+			return err
+		}
+		msgs := make(map[string]db.Message, len(msgRows))
+		for _, r := range msgRows {
+			m, err := messageFromRow(r)
+			if err != nil {
+				return err
+			}
+			msgs[m.ID] = m
+		}
+		out = make([]db.ClaimedDelivery, 0, len(rows))
+		for _, r := range rows {
+			d, err := deliveryFromRow(r)
+			if err != nil {
+				return err
+			}
+			m, ok := msgs[d.MessageID]
+			if !ok {
+				return fmt.Errorf("message %s of a delivery is missing", d.MessageID)
+			}
+			// What LeaseDeliveries wrote.
+			d.ClaimedBy = p.ClaimedBy
+			d.ClaimExpiresAt = new(fromMicros(micros(p.LeaseUntil)))
+			if d.PushedAt == nil {
+				d.PushedAt = new(fromMicros(micros(p.Now)))
+			}
+			out = append(out, db.ClaimedDelivery{Delivery: d, Message: m})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr("claim deliveries", err)
+	}
+	return out, nil
+}
+
+// AckDelivery marks a member's delivery of a message acked; db.ErrNotFound
+// if there is none. Acking twice keeps the first time.
+func (q *queries) AckDelivery(ctx context.Context, messageID, memberID string, at time.Time) error {
+	n, err := q.q.AckDelivery(ctx, q.dbtx, sqlc.AckDeliveryParams{
+		AckedAt:           microsOf(at),
+		MessageID:         messageID,
+		RecipientMemberID: memberID,
+	})
+	return requireRows("ack delivery", n, err)
+}
+
+// ReleaseClaims drops the claims a presence holds on pending deliveries so
+// others may take the rows, and returns how many.
+func (q *queries) ReleaseClaims(ctx context.Context, claimedBy string) (int64, error) {
+	n, err := q.q.ReleaseClaims(ctx, q.dbtx, claimedBy)
+	return n, wrapErr("release claims", err)
+}
+
+// ExpireDeliveries marks unacked deliveries whose expiry is at or before at
+// expired, and returns how many.
+func (q *queries) ExpireDeliveries(ctx context.Context, at time.Time) (int64, error) {
+	n, err := q.q.ExpireDeliveries(ctx, q.dbtx, microsOf(at))
+	return n, wrapErr("expire deliveries", err)
+}
+
+// CountPendingDeliveries counts the deliveries neither acked nor expired.
+func (q *queries) CountPendingDeliveries(ctx context.Context) (int64, error) {
+	n, err := q.q.CountPendingDeliveries(ctx, q.dbtx)
+	return n, wrapErr("count pending deliveries", err)
+}

@@ -1,0 +1,896 @@
+package dbtest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"claudemesh.dev/db"
+)
+
+func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
+	t.Helper()
+
+	type testBundle struct {
+		store     db.Store
+		mesh      db.Mesh
+		sender    db.Member
+		recipient db.Member
+		// session is the recipient's claiming session key.
+		session string
+	}
+
+	setup := func(t *testing.T) *testBundle {
+		t.Helper()
+		store := newStore(t)
+		mesh := createMesh(t, store)
+		return &testBundle{
+			store:     store,
+			mesh:      mesh,
+			sender:    createMember(t, store, mesh.ID),
+			recipient: createMember(t, store, mesh.ID),
+			session:   db.NewID(),
+		}
+	}
+
+	// claimParams is a claim by presence "presence-1" of bundle.recipient at
+	// one minute past the base time, with a 30 s lease, any priority.
+	claimParams := func(bundle *testBundle, mods ...func(*db.ClaimDeliveriesParams)) db.ClaimDeliveriesParams {
+		return build(db.ClaimDeliveriesParams{
+			MeshID:        bundle.mesh.ID,
+			MemberID:      bundle.recipient.ID,
+			SessionPubkey: bundle.session,
+			Priorities:    []string{"now", "next", "low"},
+			ClaimedBy:     "presence-1",
+			Now:           at(time.Minute),
+			LeaseUntil:    at(time.Minute + 30*time.Second),
+			Limit:         100,
+		}, mods)
+	}
+
+	// claimed is what a claim with p returns for d: the delivery leased to
+	// p.ClaimedBy until p.LeaseUntil and pushed at pushedAt.
+	claimed := func(d db.Delivery, m db.Message, p db.ClaimDeliveriesParams, pushedAt time.Time) db.ClaimedDelivery {
+		d.ClaimedBy = p.ClaimedBy
+		d.ClaimExpiresAt = ptr(p.LeaseUntil)
+		d.PushedAt = ptr(pushedAt)
+		return db.ClaimedDelivery{Delivery: d, Message: m}
+	}
+
+	claimedIDs := func(cds []db.ClaimedDelivery) []string {
+		ids := make([]string, len(cds))
+		for i, cd := range cds {
+			ids[i] = cd.Delivery.MessageID
+		}
+		return ids
+	}
+
+	// requireDelivery fails unless the stored delivery of d's message to d's
+	// recipient equals d.
+	requireDelivery := func(t *testing.T, q db.Queries, want db.Delivery) {
+		t.Helper()
+		ds, err := q.ListDeliveries(t.Context(), want.MessageID)
+		require.NoError(t, err)
+		for _, d := range ds {
+			if d.RecipientMemberID == want.RecipientMemberID {
+				require.Equal(t, want, d)
+				return
+			}
+		}
+		require.Failf(t, "delivery not found", "message %s, recipient %s", want.MessageID, want.RecipientMemberID)
+	}
+
+	t.Run("AckDelivery", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID, other.ID)
+
+		p := claimParams(bundle)
+		_, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+
+		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, bundle.recipient.ID, at(2*time.Minute)))
+		want := claimed(ds[0], m, p, p.Now).Delivery
+		want.AckedAt = ptr(at(2 * time.Minute))
+		requireDelivery(t, bundle.store, want)
+		requireDelivery(t, bundle.store, ds[1])
+
+		// Acking twice keeps the first time.
+		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, bundle.recipient.ID, at(3*time.Minute)))
+		requireDelivery(t, bundle.store, want)
+
+		// A delivery may be acked without having been claimed.
+		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, other.ID, at(4*time.Minute)))
+		ds[1].AckedAt = ptr(at(4 * time.Minute))
+		requireDelivery(t, bundle.store, ds[1])
+
+		requireNotFound(t, bundle.store.AckDelivery(ctx, db.NewID(), bundle.recipient.ID, at(time.Minute)))
+		requireNotFound(t, bundle.store.AckDelivery(ctx, m.ID, bundle.sender.ID, at(time.Minute)))
+	})
+
+	t.Run("ClaimDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		ds1 := sendMessage(t, bundle.store, m1, bundle.recipient.ID)
+		ds2 := sendMessage(t, bundle.store, m2, bundle.recipient.ID)
+
+		p := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		want := []db.ClaimedDelivery{
+			claimed(ds1[0], m1, p, p.Now),
+			claimed(ds2[0], m2, p, p.Now),
+		}
+		require.Equal(t, want, got)
+
+		// The claim is stored.
+		requireDelivery(t, bundle.store, want[0].Delivery)
+		requireDelivery(t, bundle.store, want[1].Delivery)
+
+		// Nothing is left for another presence.
+		got, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-2"
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+
+	t.Run("ClaimDeliveriesAcked", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		claimedThenAcked := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		sendMessage(t, bundle.store, claimedThenAcked, bundle.recipient.ID)
+		_, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle))
+		require.NoError(t, err)
+		require.NoError(t, bundle.store.AckDelivery(ctx, claimedThenAcked.ID, bundle.recipient.ID, at(time.Minute)))
+
+		ackedUnclaimed := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		sendMessage(t, bundle.store, ackedUnclaimed, bundle.recipient.ID)
+		require.NoError(t, bundle.store.AckDelivery(ctx, ackedUnclaimed.ID, bundle.recipient.ID, at(time.Minute)))
+
+		// Long after the lease lapsed, by the same presence or another one.
+		for _, by := range []string{"presence-1", "presence-2"} {
+			got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+				p.ClaimedBy = by
+				p.Now = at(time.Hour)
+				p.LeaseUntil = at(time.Hour + 30*time.Second)
+			}))
+			require.NoError(t, err)
+			require.Empty(t, got)
+		}
+	})
+
+	t.Run("ClaimDeliveriesConcurrent", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		const rows = 60
+		want := make([]string, 0, rows)
+		require.NoError(t, bundle.store.InTx(ctx, func(q db.Queries) error {
+			for i := range rows {
+				m := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+					m.CreatedAt = at(time.Duration(i) * time.Millisecond)
+				})
+				sendMessage(t, q, m, bundle.recipient.ID)
+				want = append(want, m.ID)
+			}
+			return nil
+		}))
+
+		// Six claimers race; each claims a few rows at a time, under a new
+		// claimer name per round (so whether one claimer may re-claim its own
+		// rows does not matter), until nothing is left.
+		const (
+			workers   = 6
+			maxRounds = rows + 1
+		)
+		type result struct {
+			ids []string
+			err error
+		}
+		results := make([]result, workers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				<-start
+				for round := range maxRounds {
+					got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+						p.ClaimedBy = fmt.Sprintf("presence-%d-%d", w, round)
+						p.Limit = 4
+					}))
+					if err != nil {
+						results[w].err = err
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					results[w].ids = append(results[w].ids, claimedIDs(got)...)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		seen := make(map[string]int, rows)
+		var all []string
+		for w, r := range results {
+			require.NoError(t, r.err, "claimer %d", w)
+			for _, id := range r.ids {
+				require.NotContains(t, seen, id, "claimed by claimers %d and %d", seen[id], w)
+				seen[id] = w
+				all = append(all, id)
+			}
+		}
+		require.ElementsMatch(t, want, all)
+
+		got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-late"
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+
+	t.Run("ClaimDeliveriesExpired", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		expired := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+			m.CreatedAt = at(0)
+			m.ExpiresAt = at(30 * time.Second)
+		})
+		live := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+			m.CreatedAt = at(time.Second)
+			m.ExpiresAt = at(2 * time.Minute)
+		})
+		expiredDs := sendMessage(t, bundle.store, expired, bundle.recipient.ID)
+		liveDs := sendMessage(t, bundle.store, live, bundle.recipient.ID)
+
+		// Past its expiry but not yet marked expired: still not claimed.
+		p := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(liveDs[0], live, p, p.Now)}, got)
+		requireDelivery(t, bundle.store, expiredDs[0])
+
+		// Marked expired: not claimed either, whatever the time.
+		n, err := bundle.store.ExpireDeliveries(ctx, at(time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		got, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-2"
+			p.Now = at(10 * time.Second)
+			p.LeaseUntil = at(40 * time.Second)
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+
+	t.Run("ClaimDeliveriesExpiryInstant", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// At the very instant of its expiry a delivery is expired, for claims
+		// and for ExpireDeliveries alike, so no row is both pushed and
+		// reported expired.
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Minute) })
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID)
+
+		p := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.Now = m.ExpiresAt.Add(-time.Microsecond)
+			p.LeaseUntil = m.ExpiresAt.Add(time.Minute)
+		})
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		n, err := bundle.store.ReleaseClaims(ctx, p.ClaimedBy)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+
+		got, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.Now = m.ExpiresAt
+			p.LeaseUntil = m.ExpiresAt.Add(time.Minute)
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		n, err = bundle.store.ExpireDeliveries(ctx, m.ExpiresAt.Add(-time.Microsecond))
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, err = bundle.store.ExpireDeliveries(ctx, m.ExpiresAt)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+
+		want := ds[0]
+		want.PushedAt = ptr(p.Now)
+		want.ExpiredAt = ptr(m.ExpiresAt)
+		requireDelivery(t, bundle.store, want)
+	})
+
+	t.Run("ClaimDeliveriesLease", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID)
+
+		p1 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-1"
+			p.Now = at(time.Minute)
+			p.LeaseUntil = at(time.Minute + 30*time.Second)
+		})
+		got, err := bundle.store.ClaimDeliveries(ctx, p1)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(ds[0], m, p1, p1.Now)}, got)
+
+		// While the lease holds, another presence gets nothing.
+		got, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-2"
+			p.Now = at(time.Minute + 20*time.Second)
+			p.LeaseUntil = at(time.Minute + 50*time.Second)
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		// The claim lapses at LeaseUntil: from then on another presence takes
+		// the row over, and the row keeps the time it was first pushed.
+		p2 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-2"
+			p.Now = p1.LeaseUntil
+			p.LeaseUntil = p1.LeaseUntil.Add(30 * time.Second)
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, p2)
+		require.NoError(t, err)
+		want := claimed(ds[0], m, p2, p1.Now)
+		require.Equal(t, []db.ClaimedDelivery{want}, got)
+		requireDelivery(t, bundle.store, want.Delivery)
+
+		// And now the first presence is locked out.
+		got, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-1"
+			p.Now = p2.LeaseUntil.Add(-time.Microsecond)
+			p.LeaseUntil = p2.LeaseUntil.Add(time.Minute)
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		// Long after, anyone may take it again.
+		p3 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-3"
+			p.Now = at(time.Hour)
+			p.LeaseUntil = at(time.Hour + 30*time.Second)
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, p3)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(ds[0], m, p3, p1.Now)}, got)
+	})
+
+	t.Run("ClaimDeliveriesLimit", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		ids := make([]string, 0, 5)
+		for i := range 5 {
+			m := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Duration(i) * time.Second) })
+			sendMessage(t, bundle.store, m, bundle.recipient.ID)
+			ids = append(ids, m.ID)
+		}
+
+		for i, want := range [][]string{ids[:2], ids[2:4], ids[4:], nil} {
+			got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+				p.ClaimedBy = "presence-" + string(rune('a'+i))
+				p.Limit = 2
+			}))
+			require.NoError(t, err)
+			require.Equal(t, len(want), len(got), "claim %d", i)
+			if len(want) > 0 {
+				require.Equal(t, want, claimedIDs(got), "claim %d", i)
+			}
+		}
+	})
+
+	t.Run("ClaimDeliveriesOrder", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// Rows are claimed by (created_at, id). Two rows share a creation time
+		// and differ by id; two more sit in the same second, one of them on
+		// the whole second (a time text encoding that drops a zero fraction
+		// would sort it after the other).
+		ids := orderedIDs(2)
+		wholeSecond := time.Date(2026, 11, 28, 12, 0, 1, 0, time.UTC)
+		created := []struct {
+			id string
+			at time.Time
+		}{
+			{db.NewID(), wholeSecond.Add(500 * time.Millisecond)}, // claimed fifth
+			{ids[1], at(0)},              // claimed third
+			{db.NewID(), wholeSecond},    // claimed fourth
+			{ids[0], at(0)},              // claimed second
+			{db.NewID(), at(-time.Hour)}, // claimed first
+		}
+		messages := make([]db.Message, 0, len(created))
+		for _, c := range created {
+			m := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+				m.ID = c.id
+				m.CreatedAt = c.at
+			})
+			sendMessage(t, bundle.store, m, bundle.recipient.ID)
+			messages = append(messages, m)
+		}
+
+		got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle))
+		require.NoError(t, err)
+		require.Equal(t, []string{messages[4].ID, messages[3].ID, messages[1].ID, messages[2].ID, messages[0].ID}, claimedIDs(got))
+	})
+
+	t.Run("ClaimDeliveriesOtherMembers", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID, other.ID)
+
+		p := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(ds[0], m, p, p.Now)}, got)
+		requireDelivery(t, bundle.store, ds[1])
+
+		// The other member's row is still there for it.
+		pOther := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.MemberID = other.ID
+			p.SessionPubkey = db.NewID()
+			p.ClaimedBy = "presence-other"
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, pOther)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(ds[1], m, pOther, pOther.Now)}, got)
+	})
+
+	t.Run("ClaimDeliveriesPriorities", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		byPriority := map[string]string{}
+		for i, prio := range []string{"low", "next", "now"} {
+			m := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+				m.Priority = prio
+				m.CreatedAt = at(time.Duration(i) * time.Second)
+			})
+			sendMessage(t, bundle.store, m, bundle.recipient.ID)
+			byPriority[prio] = m.ID
+		}
+
+		claim := func(by string, priorities ...string) []string {
+			got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+				p.ClaimedBy = by
+				p.Priorities = priorities
+			}))
+			require.NoError(t, err)
+			return claimedIDs(got)
+		}
+
+		require.Empty(t, claim("presence-0"))
+		got, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-0"
+			p.Limit = 0
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		require.Equal(t, []string{byPriority["now"]}, claim("presence-1", "now"))
+		require.Equal(t, []string{byPriority["next"]}, claim("presence-2", "now", "next"))
+		require.Empty(t, claim("presence-3", "now", "next"))
+		require.Equal(t, []string{byPriority["low"]}, claim("presence-3", "low", "now"))
+	})
+
+	t.Run("ClaimDeliveriesSameClaimer", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID)
+
+		p1 := claimParams(bundle)
+		_, err := bundle.store.ClaimDeliveries(ctx, p1)
+		require.NoError(t, err)
+
+		// The presence holding the lease may claim its rows again (say, after
+		// a reattach) before the lease lapses: the lease is renewed and the
+		// first push time kept.
+		again := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.Now = at(time.Minute + 10*time.Second)
+			p.LeaseUntil = at(time.Minute + 40*time.Second)
+		})
+		got, err := bundle.store.ClaimDeliveries(ctx, again)
+		require.NoError(t, err)
+		want := claimed(ds[0], m, again, p1.Now)
+		require.Equal(t, []db.ClaimedDelivery{want}, got)
+		requireDelivery(t, bundle.store, want.Delivery)
+	})
+
+	t.Run("ClaimDeliveriesSessionTargeted", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		sessionB := db.NewID()
+		anySession := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		toA := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		toB := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(2 * time.Second) })
+		for _, m := range []db.Message{anySession, toA, toB} {
+			require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		}
+		dAny := testDelivery(anySession, bundle.recipient.ID)
+		dA := testDelivery(toA, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = bundle.session })
+		dB := testDelivery(toB, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = sessionB })
+		require.NoError(t, bundle.store.InsertDeliveries(ctx, []db.Delivery{dAny, dA, dB}))
+
+		pA := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, pA)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{
+			claimed(dAny, anySession, pA, pA.Now),
+			claimed(dA, toA, pA, pA.Now),
+		}, got)
+		requireDelivery(t, bundle.store, dB)
+
+		pB := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.SessionPubkey = sessionB
+			p.ClaimedBy = "presence-b"
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, pB)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(dB, toB, pB, pB.Now)}, got)
+	})
+
+	t.Run("CountPendingDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		n, err := bundle.store.CountPendingDeliveries(ctx)
+		require.NoError(t, err)
+		require.Zero(t, n)
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Second) })
+		sendMessage(t, bundle.store, m1, bundle.recipient.ID, other.ID)
+		sendMessage(t, bundle.store, m2, bundle.recipient.ID)
+
+		n, err = bundle.store.CountPendingDeliveries(ctx)
+		require.NoError(t, err)
+		require.Equal(t, int64(3), n)
+
+		// Claimed rows are still pending; acked and expired ones are not.
+		_, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle))
+		require.NoError(t, err)
+		n, err = bundle.store.CountPendingDeliveries(ctx)
+		require.NoError(t, err)
+		require.Equal(t, int64(3), n)
+
+		require.NoError(t, bundle.store.AckDelivery(ctx, m1.ID, other.ID, at(time.Minute)))
+		_, err = bundle.store.ExpireDeliveries(ctx, at(time.Minute))
+		require.NoError(t, err)
+		n, err = bundle.store.CountPendingDeliveries(ctx)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+	})
+
+	t.Run("ExpireDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		old := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Minute) })
+		oldDs := sendMessage(t, bundle.store, old, bundle.recipient.ID, other.ID)
+		fresh := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Hour) })
+		freshDs := sendMessage(t, bundle.store, fresh, bundle.recipient.ID)
+		ackedOld := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Minute) })
+		ackedDs := sendMessage(t, bundle.store, ackedOld, bundle.recipient.ID)
+		require.NoError(t, bundle.store.AckDelivery(ctx, ackedOld.ID, bundle.recipient.ID, at(30*time.Second)))
+
+		// A claimed but unacked row expires too.
+		p := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.MemberID = other.ID
+			p.Now = at(10 * time.Second)
+			p.LeaseUntil = at(40 * time.Second)
+		})
+		_, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+
+		n, err := bundle.store.ExpireDeliveries(ctx, at(2*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+
+		oldDs[0].ExpiredAt = ptr(at(2 * time.Minute))
+		requireDelivery(t, bundle.store, oldDs[0])
+		claimedOld := claimed(oldDs[1], old, p, p.Now).Delivery
+		claimedOld.ExpiredAt = ptr(at(2 * time.Minute))
+		requireDelivery(t, bundle.store, claimedOld)
+		requireDelivery(t, bundle.store, freshDs[0])
+		ackedDs[0].AckedAt = ptr(at(30 * time.Second))
+		requireDelivery(t, bundle.store, ackedDs[0])
+
+		// Already expired rows are not counted again.
+		n, err = bundle.store.ExpireDeliveries(ctx, at(3*time.Minute))
+		require.NoError(t, err)
+		require.Zero(t, n)
+		requireDelivery(t, bundle.store, oldDs[0])
+	})
+
+	t.Run("FindMessagesByPrefix", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// Ids are case-sensitive base62: a prefix matches case-sensitively.
+		stem := "aB" + db.NewID()[:6]
+		swapped := "Ab" + stem[2:]
+		withID := func(id string) func(*db.Message) { return func(m *db.Message) { m.ID = id } }
+		want := make([]db.Message, 0, 3)
+		for range 3 {
+			m := testMessage(bundle.mesh.ID, bundle.sender.ID, withID(stem+db.NewID()[:24]))
+			require.NoError(t, bundle.store.InsertMessage(ctx, m))
+			want = append(want, m)
+		}
+		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID, withID(swapped+db.NewID()[:24]))))
+		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID)))
+		otherMesh := createMesh(t, bundle.store)
+		otherSender := createMember(t, bundle.store, otherMesh.ID)
+		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(otherMesh.ID, otherSender.ID, withID(stem+db.NewID()[:24]))))
+
+		got, err := bundle.store.FindMessagesByPrefix(ctx, bundle.mesh.ID, stem, 10)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got)
+
+		got, err = bundle.store.FindMessagesByPrefix(ctx, bundle.mesh.ID, stem, 2)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		require.Subset(t, want, got)
+
+		got, err = bundle.store.FindMessagesByPrefix(ctx, bundle.mesh.ID, want[0].ID, 10)
+		require.NoError(t, err)
+		require.Equal(t, []db.Message{want[0]}, got)
+
+		// LIKE wildcards in a prefix are plain characters.
+		for _, prefix := range []string{"%", "_", stem[:3] + "%", stem[:3] + "_"} {
+			got, err = bundle.store.FindMessagesByPrefix(ctx, bundle.mesh.ID, prefix, 10)
+			require.NoError(t, err)
+			require.Empty(t, got, "prefix %q", prefix)
+		}
+
+		got, err = bundle.store.FindMessagesByPrefix(ctx, bundle.mesh.ID, "zzzzzzzzzz", 10)
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+
+	t.Run("GetMessage", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		// Optional fields left empty round-trip as empty.
+		bare := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+			m.SenderSessionPubkey = ""
+			m.SenderName = ""
+			m.Nonce = ""
+			m.Subtype = ""
+			m.ClientMessageID = ""
+			m.RequestFingerprint = ""
+			m.ReplyToID = ""
+		})
+		require.NoError(t, bundle.store.InsertMessage(ctx, bare))
+
+		got, err := bundle.store.GetMessage(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+
+		got, err = bundle.store.GetMessage(ctx, bare.ID)
+		require.NoError(t, err)
+		require.Equal(t, bare, got)
+
+		_, err = bundle.store.GetMessage(ctx, db.NewID())
+		requireNotFound(t, err)
+	})
+
+	t.Run("GetMessageByClientID", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+			m.ClientMessageID = ""
+		})))
+
+		got, err := bundle.store.GetMessageByClientID(ctx, bundle.sender.ID, m.ClientMessageID)
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+
+		_, err = bundle.store.GetMessageByClientID(ctx, bundle.recipient.ID, m.ClientMessageID)
+		requireNotFound(t, err)
+		_, err = bundle.store.GetMessageByClientID(ctx, bundle.sender.ID, db.NewID())
+		requireNotFound(t, err)
+		// A message sent without a client id is not found by the empty id.
+		_, err = bundle.store.GetMessageByClientID(ctx, bundle.sender.ID, "")
+		requireNotFound(t, err)
+	})
+
+	t.Run("InsertDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		second := createMember(t, bundle.store, bundle.mesh.ID)
+		third := createMember(t, bundle.store, bundle.mesh.ID)
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		want := []db.Delivery{
+			testDelivery(m, bundle.recipient.ID),
+			testDelivery(m, second.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = db.NewID() }),
+			testDelivery(m, third.ID, func(d *db.Delivery) {
+				d.Priority = "now"
+				d.CreatedAt = at(time.Second)
+				d.ExpiresAt = at(time.Hour)
+			}),
+		}
+		require.NoError(t, bundle.store.InsertDeliveries(ctx, want))
+		unrelated := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		sendMessage(t, bundle.store, unrelated, bundle.recipient.ID)
+
+		got, err := bundle.store.ListDeliveries(ctx, m.ID)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got)
+
+		// One delivery per message and recipient.
+		requireConflict(t, bundle.store.InsertDeliveries(ctx, []db.Delivery{testDelivery(m, second.ID)}))
+
+		got, err = bundle.store.ListDeliveries(ctx, db.NewID())
+		require.NoError(t, err)
+		require.Empty(t, got)
+	})
+
+	t.Run("InsertMessageConflict", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+
+		// Same sender, same client message id.
+		dup := testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ClientMessageID = m.ClientMessageID })
+		requireConflict(t, bundle.store.InsertMessage(ctx, dup))
+
+		// Same id.
+		sameID := testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ID = m.ID })
+		requireConflict(t, bundle.store.InsertMessage(ctx, sameID))
+
+		// Another sender may use the same client message id.
+		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.recipient.ID, func(x *db.Message) {
+			x.ClientMessageID = m.ClientMessageID
+		})))
+
+		// Messages without a client message id never conflict.
+		for range 3 {
+			require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) {
+				x.ClientMessageID = ""
+			})))
+		}
+	})
+
+	t.Run("ListDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID, other.ID)
+
+		// Every state of the journey is read back.
+		p := claimParams(bundle)
+		_, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, bundle.recipient.ID, at(2*time.Minute)))
+		_, err = bundle.store.ExpireDeliveries(ctx, at(30*24*time.Hour))
+		require.NoError(t, err)
+
+		acked := claimed(ds[0], m, p, p.Now).Delivery
+		acked.AckedAt = ptr(at(2 * time.Minute))
+		expired := ds[1]
+		expired.ExpiredAt = ptr(at(30 * 24 * time.Hour))
+
+		got, err := bundle.store.ListDeliveries(ctx, m.ID)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []db.Delivery{acked, expired}, got)
+	})
+
+	t.Run("ReleaseClaims", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		ds1 := sendMessage(t, bundle.store, m1, bundle.recipient.ID, other.ID)
+		ds2 := sendMessage(t, bundle.store, m2, bundle.recipient.ID)
+
+		p1 := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p1)
+		require.NoError(t, err)
+		require.Len(t, got, 2)
+		pOther := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.MemberID = other.ID
+			p.ClaimedBy = "presence-other"
+		})
+		_, err = bundle.store.ClaimDeliveries(ctx, pOther)
+		require.NoError(t, err)
+
+		n, err := bundle.store.ReleaseClaims(ctx, "presence-1")
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+
+		// Released rows are claimable at once, still inside the old lease; they
+		// keep their first push time.
+		p2 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-2"
+			p.Now = at(time.Minute + time.Second)
+			p.LeaseUntil = at(time.Minute + 31*time.Second)
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, p2)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{
+			claimed(ds1[0], m1, p2, p1.Now),
+			claimed(ds2[0], m2, p2, p1.Now),
+		}, got)
+
+		// Other presences' claims are untouched.
+		requireDelivery(t, bundle.store, claimed(ds1[1], m1, pOther, pOther.Now).Delivery)
+
+		n, err = bundle.store.ReleaseClaims(ctx, "presence-1")
+		require.NoError(t, err)
+		require.Zero(t, n)
+
+		// Acked rows hold no claim to release: they stay as they are.
+		require.NoError(t, bundle.store.AckDelivery(ctx, m1.ID, bundle.recipient.ID, at(2*time.Minute)))
+		n, err = bundle.store.ReleaseClaims(ctx, "presence-2")
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		acked := claimed(ds1[0], m1, p2, p1.Now).Delivery
+		acked.AckedAt = ptr(at(2 * time.Minute))
+		requireDelivery(t, bundle.store, acked)
+	})
+}
