@@ -51,7 +51,9 @@ type broker struct {
 	addr   string
 	stdout *lockedBuffer
 	stderr *lockedBuffer
-	done   chan error
+	// exited is closed when the process has exited, with its result in err.
+	exited chan struct{}
+	err    error
 }
 
 type lockedBuffer struct {
@@ -76,7 +78,7 @@ var peersLine = regexp.MustCompile(`peers connect:\s+ws://([0-9.:]+)/ws`)
 // startBroker runs the binary with args and waits for its banner.
 func startBroker(t *testing.T, env []string, args ...string) *broker {
 	t.Helper()
-	b := &broker{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	b := &broker{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, exited: make(chan struct{})}
 	b.cmd = exec.Command(binary, args...)
 	b.cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
@@ -84,12 +86,13 @@ func startBroker(t *testing.T, env []string, args ...string) *broker {
 	b.cmd.Stderr = b.stderr
 	require.NoError(t, b.cmd.Start())
 	go func() {
-		b.done <- b.cmd.Wait()
+		b.err = b.cmd.Wait()
+		close(b.exited)
 		_ = pw.Close()
 	}()
 	t.Cleanup(func() {
 		_ = b.cmd.Process.Kill()
-		<-b.done
+		<-b.exited
 	})
 	found := make(chan string, 1)
 	go func() {
@@ -116,9 +119,8 @@ func (b *broker) stop(t *testing.T) error {
 	t.Helper()
 	require.NoError(t, b.cmd.Process.Signal(syscall.SIGTERM))
 	select {
-	case err := <-b.done:
-		b.done <- err
-		return err
+	case <-b.exited:
+		return b.err
 	case <-time.After(20 * time.Second):
 		t.Fatal("broker did not stop within 20s of SIGTERM")
 		return nil
