@@ -7,18 +7,19 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreateAPIKey inserts a key; db.ErrConflict if the hash exists. An empty
 // MeshID stores an operator key (mesh_id NULL).
 func (q *queries) CreateAPIKey(ctx context.Context, k db.APIKey) error {
-	capabilities, err := encodeArray(k.Capabilities)
+	capabilities, err := conv.EncodeArray(k.Capabilities)
 	if err != nil {
 		return fmt.Errorf("create api key: encode capabilities: %w", err)
 	}
 	err = q.q.CreateAPIKey(ctx, q.dbtx, sqlc.CreateAPIKeyParams{
 		ID:                k.ID,
-		MeshID:            nullString(k.MeshID),
+		MeshID:            conv.NullString(k.MeshID),
 		Label:             k.Label,
 		SecretHash:        k.SecretHash,
 		Prefix:            k.Prefix,
@@ -55,7 +56,7 @@ func (q *queries) ListAPIKeys(ctx context.Context, meshID string) ([]db.APIKey, 
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", interpretError(err))
 	}
-	keys, err := convertAll(rows, apiKeyFromRow)
+	keys, err := conv.MapRows(rows, apiKeyFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
@@ -82,13 +83,13 @@ func (q *queries) TouchAPIKey(ctx context.Context, id string, at time.Time) erro
 }
 
 func apiKeyFromRow(row sqlc.ApiKey) (db.APIKey, error) {
-	capabilities, err := decodeArray[string](row.Capabilities)
+	capabilities, err := conv.DecodeArray[string](row.Capabilities)
 	if err != nil {
 		return db.APIKey{}, fmt.Errorf("decode api key capabilities: %w", err)
 	}
 	return db.APIKey{
 		ID:                row.ID,
-		MeshID:            stringOrEmpty(row.MeshID),
+		MeshID:            conv.Deref(row.MeshID),
 		Label:             row.Label,
 		SecretHash:        row.SecretHash,
 		Prefix:            row.Prefix,

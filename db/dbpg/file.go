@@ -7,11 +7,12 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreateFile inserts a file's metadata.
 func (q *queries) CreateFile(ctx context.Context, f db.File) error {
-	tags, err := encodeArray(f.Tags)
+	tags, err := conv.EncodeArray(f.Tags)
 	if err != nil {
 		return fmt.Errorf("create file: encode tags: %w", err)
 	}
@@ -46,7 +47,7 @@ func (q *queries) InsertFileChunk(ctx context.Context, c db.FileChunk) error {
 	err := q.q.InsertFileChunk(ctx, q.dbtx, sqlc.InsertFileChunkParams{
 		FileID: c.FileID,
 		Seq:    c.Seq,
-		Data:   notNullBytes(c.Data),
+		Data:   conv.NotNilBytes(c.Data),
 	})
 	if err != nil {
 		return fmt.Errorf("insert file chunk: %w", interpretError(err))
@@ -74,7 +75,7 @@ func (q *queries) ListFiles(ctx context.Context, meshID string, limit int32) ([]
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", interpretError(err))
 	}
-	files, err := convertAll(rows, fileFromRow)
+	files, err := conv.MapRows(rows, fileFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list files: %w", err)
 	}
@@ -152,7 +153,7 @@ func (q *queries) ListFileAccesses(ctx context.Context, fileID string) ([]db.Fil
 	if err != nil {
 		return nil, fmt.Errorf("list file accesses: %w", interpretError(err))
 	}
-	return mapAll(rows, func(row sqlc.FileAccess) db.FileAccess {
+	return conv.MapRows(rows, func(row sqlc.FileAccess) (db.FileAccess, error) {
 		return db.FileAccess{
 			ID:                row.ID,
 			FileID:            row.FileID,
@@ -160,12 +161,12 @@ func (q *queries) ListFileAccesses(ctx context.Context, fileID string) ([]db.Fil
 			PeerSessionPubkey: row.PeerSessionPubkey,
 			PeerName:          row.PeerName,
 			AccessedAt:        row.AccessedAt.UTC(),
-		}
-	}), nil
+		}, nil
+	})
 }
 
 func fileFromRow(row sqlc.File) (db.File, error) {
-	tags, err := decodeArray[string](row.Tags)
+	tags, err := conv.DecodeArray[string](row.Tags)
 	if err != nil {
 		return db.File{}, fmt.Errorf("decode file tags: %w", err)
 	}

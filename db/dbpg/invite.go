@@ -2,17 +2,17 @@ package dbpg
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreateInvite inserts an invite; db.ErrConflict if the token exists.
 func (q *queries) CreateInvite(ctx context.Context, inv db.Invite) error {
-	preset, err := json.Marshal(inv.Preset)
+	preset, err := conv.Encode(inv.Preset)
 	if err != nil {
 		return fmt.Errorf("create invite: encode preset: %w", err)
 	}
@@ -67,7 +67,7 @@ func (q *queries) ListInvites(ctx context.Context, meshID string) ([]db.Invite, 
 	if err != nil {
 		return nil, fmt.Errorf("list invites: %w", interpretError(err))
 	}
-	invites, err := convertAll(rows, inviteFromRow)
+	invites, err := conv.MapRows(rows, inviteFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list invites: %w", err)
 	}
@@ -100,7 +100,7 @@ func (q *queries) ConsumeInvite(ctx context.Context, id string, now time.Time) (
 }
 
 func inviteFromRow(row sqlc.Invite) (db.Invite, error) {
-	preset, err := decodeObject[db.InvitePreset](row.Preset)
+	preset, err := conv.Decode[db.InvitePreset](row.Preset)
 	if err != nil {
 		return db.Invite{}, fmt.Errorf("decode invite preset: %w", err)
 	}

@@ -7,12 +7,13 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreateMember inserts a member; db.ErrConflict if the mesh already has a
 // member with that pubkey.
 func (q *queries) CreateMember(ctx context.Context, m db.Member) error {
-	groups, err := encodeArray(m.DefaultGroups)
+	groups, err := conv.EncodeArray(m.DefaultGroups)
 	if err != nil {
 		return fmt.Errorf("create member: encode default groups: %w", err)
 	}
@@ -70,7 +71,7 @@ func (q *queries) ListMembers(ctx context.Context, meshID string) ([]db.Member, 
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", interpretError(err))
 	}
-	members, err := convertAll(rows, memberFromRow)
+	members, err := conv.MapRows(rows, memberFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
@@ -83,7 +84,7 @@ func (q *queries) UpdateMember(ctx context.Context, p db.UpdateMemberParams) (db
 	var groups []byte // nil is NULL: keep the column
 	if p.DefaultGroups != nil {
 		var err error
-		if groups, err = encodeArray(*p.DefaultGroups); err != nil {
+		if groups, err = conv.EncodeArray(*p.DefaultGroups); err != nil {
 			return db.Member{}, fmt.Errorf("update member: encode default groups: %w", err)
 		}
 	}
@@ -136,7 +137,7 @@ func (q *queries) TouchMember(ctx context.Context, id string, at time.Time) erro
 }
 
 func memberFromRow(row sqlc.Member) (db.Member, error) {
-	groups, err := decodeArray[db.GroupRole](row.DefaultGroups)
+	groups, err := conv.DecodeArray[db.GroupRole](row.DefaultGroups)
 	if err != nil {
 		return db.Member{}, fmt.Errorf("decode member default groups: %w", err)
 	}

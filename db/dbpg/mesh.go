@@ -2,17 +2,17 @@ package dbpg
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreateMesh inserts a mesh; db.ErrConflict if the id or slug is taken.
 func (q *queries) CreateMesh(ctx context.Context, m db.Mesh) error {
-	policy, err := json.Marshal(m.Policy)
+	policy, err := conv.Encode(m.Policy)
 	if err != nil {
 		return fmt.Errorf("create mesh: encode policy: %w", err)
 	}
@@ -65,7 +65,7 @@ func (q *queries) ListMeshes(ctx context.Context) ([]db.Mesh, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list meshes: %w", interpretError(err))
 	}
-	meshes, err := convertAll(rows, meshFromRow)
+	meshes, err := conv.MapRows(rows, meshFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list meshes: %w", err)
 	}
@@ -75,7 +75,7 @@ func (q *queries) ListMeshes(ctx context.Context) ([]db.Mesh, error) {
 // UpdateMeshPolicy replaces a mesh's policy; db.ErrNotFound if there is no
 // such mesh.
 func (q *queries) UpdateMeshPolicy(ctx context.Context, id string, policy db.MeshPolicy) error {
-	doc, err := json.Marshal(policy)
+	doc, err := conv.Encode(policy)
 	if err != nil {
 		return fmt.Errorf("update mesh policy: encode policy: %w", err)
 	}
@@ -98,7 +98,7 @@ func (q *queries) ArchiveMesh(ctx context.Context, id string, at time.Time) erro
 
 // UpsertMeshGroup declares a group (or replaces its roles).
 func (q *queries) UpsertMeshGroup(ctx context.Context, g db.MeshGroup) error {
-	roles, err := encodeArray(g.Roles)
+	roles, err := conv.EncodeArray(g.Roles)
 	if err != nil {
 		return fmt.Errorf("upsert mesh group: encode roles: %w", err)
 	}
@@ -120,7 +120,7 @@ func (q *queries) ListMeshGroups(ctx context.Context, meshID string) ([]db.MeshG
 	if err != nil {
 		return nil, fmt.Errorf("list mesh groups: %w", interpretError(err))
 	}
-	groups, err := convertAll(rows, meshGroupFromRow)
+	groups, err := conv.MapRows(rows, meshGroupFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list mesh groups: %w", err)
 	}
@@ -128,7 +128,7 @@ func (q *queries) ListMeshGroups(ctx context.Context, meshID string) ([]db.MeshG
 }
 
 func meshFromRow(row sqlc.Mesh) (db.Mesh, error) {
-	policy, err := decodeObject[db.MeshPolicy](row.Policy)
+	policy, err := conv.Decode[db.MeshPolicy](row.Policy)
 	if err != nil {
 		return db.Mesh{}, fmt.Errorf("decode mesh policy: %w", err)
 	}
@@ -146,7 +146,7 @@ func meshFromRow(row sqlc.Mesh) (db.Mesh, error) {
 }
 
 func meshGroupFromRow(row sqlc.MeshGroup) (db.MeshGroup, error) {
-	roles, err := decodeArray[string](row.Roles)
+	roles, err := conv.DecodeArray[string](row.Roles)
 	if err != nil {
 		return db.MeshGroup{}, fmt.Errorf("decode mesh group roles: %w", err)
 	}

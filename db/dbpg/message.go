@@ -9,6 +9,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // InsertMessage inserts a message; db.ErrConflict if the sender already
@@ -26,7 +27,7 @@ func (q *queries) InsertMessage(ctx context.Context, m db.Message) error {
 		Nonce:               m.Nonce,
 		Ciphertext:          m.Ciphertext,
 		Subtype:             m.Subtype,
-		ClientMessageID:     nullString(m.ClientMessageID),
+		ClientMessageID:     conv.NullString(m.ClientMessageID),
 		RequestFingerprint:  m.RequestFingerprint,
 		ReplyToID:           m.ReplyToID,
 		CreatedAt:           m.CreatedAt,
@@ -73,7 +74,7 @@ func (q *queries) GetMessage(ctx context.Context, id string) (db.Message, error)
 	if err != nil {
 		return db.Message{}, fmt.Errorf("get message: %w", interpretError(err))
 	}
-	return messageFromRow(row), nil
+	return messageFromRow(row)
 }
 
 // GetMessageByClientID returns the message a member sent with a client
@@ -86,7 +87,7 @@ func (q *queries) GetMessageByClientID(ctx context.Context, senderMemberID, clie
 	if err != nil {
 		return db.Message{}, fmt.Errorf("get message by client id: %w", interpretError(err))
 	}
-	return messageFromRow(row), nil
+	return messageFromRow(row)
 }
 
 // FindMessagesByPrefix returns up to limit messages of a mesh whose id
@@ -101,7 +102,7 @@ func (q *queries) FindMessagesByPrefix(ctx context.Context, meshID, prefix strin
 	if err != nil {
 		return nil, fmt.Errorf("find messages by prefix: %w", interpretError(err))
 	}
-	return mapAll(rows, messageFromRow), nil
+	return conv.MapRows(rows, messageFromRow)
 }
 
 // ListDeliveries returns a message's deliveries, by recipient member id.
@@ -110,7 +111,7 @@ func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.De
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", interpretError(err))
 	}
-	return mapAll(rows, deliveryFromRow), nil
+	return conv.MapRows(rows, deliveryFromRow)
 }
 
 // ClaimDeliveries leases the oldest deliverable rows for a session (not
@@ -132,12 +133,20 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", interpretError(err))
 	}
-	claimed := mapAll(rows, func(row sqlc.ClaimDeliveriesRow) db.ClaimedDelivery {
-		return db.ClaimedDelivery{
-			Delivery: deliveryFromRow(row.Delivery),
-			Message:  messageFromRow(row.Message),
+	claimed, err := conv.MapRows(rows, func(row sqlc.ClaimDeliveriesRow) (db.ClaimedDelivery, error) {
+		d, err := deliveryFromRow(row.Delivery)
+		if err != nil {
+			return db.ClaimedDelivery{}, err
 		}
+		m, err := messageFromRow(row.Message)
+		if err != nil {
+			return db.ClaimedDelivery{}, err
+		}
+		return db.ClaimedDelivery{Delivery: d, Message: m}, nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
 	// UPDATE … RETURNING has no order of its own.
 	slices.SortFunc(claimed, func(a, b db.ClaimedDelivery) int {
 		return cmp.Or(
@@ -191,7 +200,7 @@ func (q *queries) CountPendingDeliveries(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-func messageFromRow(row sqlc.Message) db.Message {
+func messageFromRow(row sqlc.Message) (db.Message, error) {
 	return db.Message{
 		ID:                  row.ID,
 		MeshID:              row.MeshID,
@@ -203,15 +212,15 @@ func messageFromRow(row sqlc.Message) db.Message {
 		Nonce:               row.Nonce,
 		Ciphertext:          row.Ciphertext,
 		Subtype:             row.Subtype,
-		ClientMessageID:     stringOrEmpty(row.ClientMessageID),
+		ClientMessageID:     conv.Deref(row.ClientMessageID),
 		RequestFingerprint:  row.RequestFingerprint,
 		ReplyToID:           row.ReplyToID,
 		CreatedAt:           row.CreatedAt.UTC(),
 		ExpiresAt:           row.ExpiresAt.UTC(),
-	}
+	}, nil
 }
 
-func deliveryFromRow(row sqlc.Delivery) db.Delivery {
+func deliveryFromRow(row sqlc.Delivery) (db.Delivery, error) {
 	return db.Delivery{
 		MessageID:              row.MessageID,
 		MeshID:                 row.MeshID,
@@ -225,5 +234,5 @@ func deliveryFromRow(row sqlc.Delivery) db.Delivery {
 		PushedAt:               utcPtr(row.PushedAt),
 		AckedAt:                utcPtr(row.AckedAt),
 		ExpiredAt:              utcPtr(row.ExpiredAt),
-	}
+	}, nil
 }

@@ -3,26 +3,26 @@ package dbpg
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreatePresence inserts a presence.
 func (q *queries) CreatePresence(ctx context.Context, p db.Presence) error {
-	groups, err := encodeArray(p.Groups)
+	groups, err := conv.EncodeArray(p.Groups)
 	if err != nil {
 		return fmt.Errorf("create presence: encode groups: %w", err)
 	}
-	profile, err := json.Marshal(p.Profile)
+	profile, err := conv.Encode(p.Profile)
 	if err != nil {
 		return fmt.Errorf("create presence: encode profile: %w", err)
 	}
-	stats, err := json.Marshal(p.Stats)
+	stats, err := conv.Encode(p.Stats)
 	if err != nil {
 		return fmt.Errorf("create presence: encode stats: %w", err)
 	}
@@ -79,7 +79,7 @@ func (q *queries) ListLivePresences(ctx context.Context, meshID string) ([]db.Pr
 	if err != nil {
 		return nil, fmt.Errorf("list live presences: %w", interpretError(err))
 	}
-	presences, err := convertAll(rows, presenceFromRow)
+	presences, err := conv.MapRows(rows, presenceFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list live presences: %w", err)
 	}
@@ -96,7 +96,7 @@ func (q *queries) ListLiveSessionPresences(ctx context.Context, meshID, sessionI
 	if err != nil {
 		return nil, fmt.Errorf("list live session presences: %w", interpretError(err))
 	}
-	presences, err := convertAll(rows, presenceFromRow)
+	presences, err := conv.MapRows(rows, presenceFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list live session presences: %w", err)
 	}
@@ -131,7 +131,7 @@ func (q *queries) UpdatePresenceSummary(ctx context.Context, id string, summary 
 // UpdatePresenceGroups replaces a presence's groups; db.ErrNotFound if
 // there is no such presence.
 func (q *queries) UpdatePresenceGroups(ctx context.Context, id string, groups []db.GroupRole) error {
-	doc, err := encodeArray(groups)
+	doc, err := conv.EncodeArray(groups)
 	if err != nil {
 		return fmt.Errorf("update presence groups: encode groups: %w", err)
 	}
@@ -155,7 +155,7 @@ func (q *queries) UpdatePresenceVisible(ctx context.Context, id string, visible 
 // UpdatePresenceProfile replaces a presence's profile; db.ErrNotFound if
 // there is no such presence.
 func (q *queries) UpdatePresenceProfile(ctx context.Context, id string, p db.Profile) error {
-	doc, err := json.Marshal(p)
+	doc, err := conv.Encode(p)
 	if err != nil {
 		return fmt.Errorf("update presence profile: encode profile: %w", err)
 	}
@@ -169,7 +169,7 @@ func (q *queries) UpdatePresenceProfile(ctx context.Context, id string, p db.Pro
 // UpdatePresenceStats replaces a presence's stats; db.ErrNotFound if there
 // is no such presence.
 func (q *queries) UpdatePresenceStats(ctx context.Context, id string, s db.Stats) error {
-	doc, err := json.Marshal(s)
+	doc, err := conv.Encode(s)
 	if err != nil {
 		return fmt.Errorf("update presence stats: encode stats: %w", err)
 	}
@@ -235,7 +235,7 @@ func (q *queries) DisconnectStalePresences(ctx context.Context, before, at time.
 	if err != nil {
 		return nil, fmt.Errorf("disconnect stale presences: %w", interpretError(err))
 	}
-	presences, err := convertAll(rows, presenceFromRow)
+	presences, err := conv.MapRows(rows, presenceFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("disconnect stale presences: %w", err)
 	}
@@ -261,15 +261,15 @@ func (q *queries) ExpireWorkingStatuses(ctx context.Context, before, at time.Tim
 
 // UpsertPeerState writes a member's peer state, keeping its creation time.
 func (q *queries) UpsertPeerState(ctx context.Context, s db.PeerState) error {
-	groups, err := encodeArray(s.Groups)
+	groups, err := conv.EncodeArray(s.Groups)
 	if err != nil {
 		return fmt.Errorf("upsert peer state: encode groups: %w", err)
 	}
-	profile, err := json.Marshal(s.Profile)
+	profile, err := conv.Encode(s.Profile)
 	if err != nil {
 		return fmt.Errorf("upsert peer state: encode profile: %w", err)
 	}
-	stats, err := json.Marshal(s.CumulativeStats)
+	stats, err := conv.Encode(s.CumulativeStats)
 	if err != nil {
 		return fmt.Errorf("upsert peer state: encode stats: %w", err)
 	}
@@ -306,15 +306,15 @@ func (q *queries) GetPeerState(ctx context.Context, meshID, memberID string) (db
 }
 
 func presenceFromRow(row sqlc.Presence) (db.Presence, error) {
-	groups, err := decodeArray[db.GroupRole](row.Groups)
+	groups, err := conv.DecodeArray[db.GroupRole](row.Groups)
 	if err != nil {
 		return db.Presence{}, fmt.Errorf("decode presence groups: %w", err)
 	}
-	profile, err := decodeObject[db.Profile](row.Profile)
+	profile, err := conv.Decode[db.Profile](row.Profile)
 	if err != nil {
 		return db.Presence{}, fmt.Errorf("decode presence profile: %w", err)
 	}
-	stats, err := decodeObject[db.Stats](row.Stats)
+	stats, err := conv.Decode[db.Stats](row.Stats)
 	if err != nil {
 		return db.Presence{}, fmt.Errorf("decode presence stats: %w", err)
 	}
@@ -349,15 +349,15 @@ func presenceFromRow(row sqlc.Presence) (db.Presence, error) {
 }
 
 func peerStateFromRow(row sqlc.PeerState) (db.PeerState, error) {
-	groups, err := decodeArray[db.GroupRole](row.Groups)
+	groups, err := conv.DecodeArray[db.GroupRole](row.Groups)
 	if err != nil {
 		return db.PeerState{}, fmt.Errorf("decode peer state groups: %w", err)
 	}
-	profile, err := decodeObject[db.Profile](row.Profile)
+	profile, err := conv.Decode[db.Profile](row.Profile)
 	if err != nil {
 		return db.PeerState{}, fmt.Errorf("decode peer state profile: %w", err)
 	}
-	stats, err := decodeObject[db.Stats](row.CumulativeStats)
+	stats, err := conv.Decode[db.Stats](row.CumulativeStats)
 	if err != nil {
 		return db.PeerState{}, fmt.Errorf("decode peer state stats: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // CreateSchedule inserts a schedule.
@@ -39,7 +40,7 @@ func (q *queries) GetSchedule(ctx context.Context, id string) (db.Schedule, erro
 	if err != nil {
 		return db.Schedule{}, fmt.Errorf("get schedule: %w", interpretError(err))
 	}
-	return scheduleFromRow(row), nil
+	return scheduleFromRow(row)
 }
 
 // ListSchedules returns a member's active schedules (not cancelled, not
@@ -49,7 +50,7 @@ func (q *queries) ListSchedules(ctx context.Context, meshID, memberID string) ([
 	if err != nil {
 		return nil, fmt.Errorf("list schedules: %w", interpretError(err))
 	}
-	return mapAll(rows, scheduleFromRow), nil
+	return conv.MapRows(rows, scheduleFromRow)
 }
 
 // CountSchedules counts a member's active schedules.
@@ -80,7 +81,7 @@ func (q *queries) ClaimDueSchedules(ctx context.Context, now time.Time, limit in
 	if err != nil {
 		return nil, fmt.Errorf("claim due schedules: %w", interpretError(err))
 	}
-	return mapAll(rows, scheduleFromRow), nil
+	return conv.MapRows(rows, scheduleFromRow)
 }
 
 // AdvanceSchedule records a fire and sets the next one; db.ErrNotFound if
@@ -111,7 +112,7 @@ func (q *queries) NextScheduleDue(ctx context.Context) (time.Time, error) {
 	return next.UTC(), nil
 }
 
-func scheduleFromRow(row sqlc.Schedule) db.Schedule {
+func scheduleFromRow(row sqlc.Schedule) (db.Schedule, error) {
 	return db.Schedule{
 		ID:           row.ID,
 		MeshID:       row.MeshID,
@@ -127,5 +128,5 @@ func scheduleFromRow(row sqlc.Schedule) db.Schedule {
 		LastFireLate: row.LastFireLate,
 		CreatedAt:    row.CreatedAt.UTC(),
 		CancelledAt:  utcPtr(row.CancelledAt),
-	}
+	}, nil
 }

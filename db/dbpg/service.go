@@ -7,6 +7,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // UpsertService inserts a service or replaces the one with the same mesh and
@@ -36,7 +37,7 @@ func (q *queries) UpsertService(ctx context.Context, s db.Service) (db.Service, 
 	if err != nil {
 		return db.Service{}, fmt.Errorf("upsert service: %w", interpretError(err))
 	}
-	return serviceFromRow(row), nil
+	return serviceFromRow(row)
 }
 
 // GetService returns a mesh's service by name.
@@ -45,7 +46,7 @@ func (q *queries) GetService(ctx context.Context, meshID, name string) (db.Servi
 	if err != nil {
 		return db.Service{}, fmt.Errorf("get service: %w", interpretError(err))
 	}
-	return serviceFromRow(row), nil
+	return serviceFromRow(row)
 }
 
 // ListServices returns a mesh's services, by name.
@@ -54,7 +55,7 @@ func (q *queries) ListServices(ctx context.Context, meshID string) ([]db.Service
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", interpretError(err))
 	}
-	return mapAll(rows, serviceFromRow), nil
+	return conv.MapRows(rows, serviceFromRow)
 }
 
 // ListServicesByStatus returns the services of every mesh in a status, by
@@ -64,7 +65,7 @@ func (q *queries) ListServicesByStatus(ctx context.Context, status string) ([]db
 	if err != nil {
 		return nil, fmt.Errorf("list services by status: %w", interpretError(err))
 	}
-	return mapAll(rows, serviceFromRow), nil
+	return conv.MapRows(rows, serviceFromRow)
 }
 
 // CountServices counts a mesh's services.
@@ -116,7 +117,7 @@ func (q *queries) DeleteService(ctx context.Context, id string) error {
 	return nil
 }
 
-func serviceFromRow(row sqlc.Service) db.Service {
+func serviceFromRow(row sqlc.Service) (db.Service, error) {
 	return db.Service{
 		ID:                 row.ID,
 		MeshID:             row.MeshID,
@@ -136,5 +137,5 @@ func serviceFromRow(row sqlc.Service) db.Service {
 		DeployedByName:     row.DeployedByName,
 		CreatedAt:          row.CreatedAt.UTC(),
 		UpdatedAt:          row.UpdatedAt.UTC(),
-	}
+	}, nil
 }

@@ -6,13 +6,14 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // UpsertSkill inserts a skill or replaces the one with the same mesh and
 // name (keeping its id and creation time), and returns the stored row. A
 // nil Manifest is stored as {}.
 func (q *queries) UpsertSkill(ctx context.Context, s db.Skill) (db.Skill, error) {
-	tags, err := encodeArray(s.Tags)
+	tags, err := conv.EncodeArray(s.Tags)
 	if err != nil {
 		return db.Skill{}, fmt.Errorf("upsert skill: encode tags: %w", err)
 	}
@@ -58,7 +59,7 @@ func (q *queries) ListSkills(ctx context.Context, meshID string) ([]db.Skill, er
 	if err != nil {
 		return nil, fmt.Errorf("list skills: %w", interpretError(err))
 	}
-	skills, err := convertAll(rows, skillFromRow)
+	skills, err := conv.MapRows(rows, skillFromRow)
 	if err != nil {
 		return nil, fmt.Errorf("list skills: %w", err)
 	}
@@ -75,7 +76,7 @@ func (q *queries) DeleteSkill(ctx context.Context, meshID, name string) error {
 }
 
 func skillFromRow(row sqlc.Skill) (db.Skill, error) {
-	tags, err := decodeArray[string](row.Tags)
+	tags, err := conv.DecodeArray[string](row.Tags)
 	if err != nil {
 		return db.Skill{}, fmt.Errorf("decode skill tags: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // UpsertState writes a key. A nil Value is stored as JSON null.
@@ -30,7 +31,7 @@ func (q *queries) GetState(ctx context.Context, meshID, key string) (db.StateEnt
 	if err != nil {
 		return db.StateEntry{}, fmt.Errorf("get state: %w", interpretError(err))
 	}
-	return stateEntryFromRow(row), nil
+	return stateEntryFromRow(row)
 }
 
 // ListState returns a mesh's keys, by key.
@@ -39,10 +40,10 @@ func (q *queries) ListState(ctx context.Context, meshID string) ([]db.StateEntry
 	if err != nil {
 		return nil, fmt.Errorf("list state: %w", interpretError(err))
 	}
-	return mapAll(rows, stateEntryFromRow), nil
+	return conv.MapRows(rows, stateEntryFromRow)
 }
 
-func stateEntryFromRow(row sqlc.StateEntry) db.StateEntry {
+func stateEntryFromRow(row sqlc.StateEntry) (db.StateEntry, error) {
 	return db.StateEntry{
 		MeshID:            row.MeshID,
 		Key:               row.Key,
@@ -50,5 +51,5 @@ func stateEntryFromRow(row sqlc.StateEntry) db.StateEntry {
 		UpdatedByMemberID: row.UpdatedByMemberID,
 		UpdatedByName:     row.UpdatedByName,
 		UpdatedAt:         row.UpdatedAt.UTC(),
-	}
+	}, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbpg/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // UpsertVaultEntry writes an entry, keeping its creation time.
@@ -14,9 +15,9 @@ func (q *queries) UpsertVaultEntry(ctx context.Context, e db.VaultEntry) error {
 		MeshID:      e.MeshID,
 		MemberID:    e.MemberID,
 		Key:         e.Key,
-		Ciphertext:  notNullBytes(e.Ciphertext),
-		Nonce:       notNullBytes(e.Nonce),
-		SealedKey:   notNullBytes(e.SealedKey),
+		Ciphertext:  conv.NotNilBytes(e.Ciphertext),
+		Nonce:       conv.NotNilBytes(e.Nonce),
+		SealedKey:   conv.NotNilBytes(e.SealedKey),
 		EntryType:   e.EntryType,
 		MountPath:   e.MountPath,
 		Description: e.Description,
@@ -35,7 +36,7 @@ func (q *queries) ListVaultEntries(ctx context.Context, meshID, memberID string)
 	if err != nil {
 		return nil, fmt.Errorf("list vault entries: %w", interpretError(err))
 	}
-	return mapAll(rows, vaultEntryFromRow), nil
+	return conv.MapRows(rows, vaultEntryFromRow)
 }
 
 // GetVaultEntries returns a member's entries with those keys, by key.
@@ -48,7 +49,7 @@ func (q *queries) GetVaultEntries(ctx context.Context, meshID, memberID string, 
 	if err != nil {
 		return nil, fmt.Errorf("get vault entries: %w", interpretError(err))
 	}
-	return mapAll(rows, vaultEntryFromRow), nil
+	return conv.MapRows(rows, vaultEntryFromRow)
 }
 
 // DeleteVaultEntry deletes an entry; db.ErrNotFound if there is none.
@@ -64,7 +65,7 @@ func (q *queries) DeleteVaultEntry(ctx context.Context, meshID, memberID, key st
 	return nil
 }
 
-func vaultEntryFromRow(row sqlc.VaultEntry) db.VaultEntry {
+func vaultEntryFromRow(row sqlc.VaultEntry) (db.VaultEntry, error) {
 	return db.VaultEntry{
 		MeshID:      row.MeshID,
 		MemberID:    row.MemberID,
@@ -77,5 +78,5 @@ func vaultEntryFromRow(row sqlc.VaultEntry) db.VaultEntry {
 		Description: row.Description,
 		CreatedAt:   row.CreatedAt.UTC(),
 		UpdatedAt:   row.UpdatedAt.UTC(),
-	}
+	}, nil
 }

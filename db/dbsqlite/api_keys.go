@@ -6,16 +6,17 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func apiKeyFromRow(r sqlc.ApiKey) (db.APIKey, error) {
-	caps, err := parseArray[string](r.Capabilities)
+	caps, err := conv.DecodeArray[string]([]byte(r.Capabilities))
 	if err != nil {
 		return db.APIKey{}, err
 	}
 	return db.APIKey{
 		ID:                r.ID,
-		MeshID:            derefString(r.MeshID),
+		MeshID:            conv.Deref(r.MeshID),
 		Label:             r.Label,
 		SecretHash:        r.SecretHash,
 		Prefix:            r.Prefix,
@@ -31,17 +32,17 @@ func apiKeyFromRow(r sqlc.ApiKey) (db.APIKey, error) {
 // CreateAPIKey inserts a key; db.ErrConflict if the hash exists. An empty
 // MeshID stores an operator key (mesh_id NULL).
 func (q *queries) CreateAPIKey(ctx context.Context, k db.APIKey) error {
-	caps, err := jsonArray(k.Capabilities)
+	caps, err := conv.EncodeArray(k.Capabilities)
 	if err != nil {
 		return wrapErr("create api key", err)
 	}
 	return wrapErr("create api key", q.q.CreateAPIKey(ctx, q.dbtx, sqlc.CreateAPIKeyParams{
 		ID:                k.ID,
-		MeshID:            nullString(k.MeshID),
+		MeshID:            conv.NullString(k.MeshID),
 		Label:             k.Label,
 		SecretHash:        k.SecretHash,
 		Prefix:            k.Prefix,
-		Capabilities:      caps,
+		Capabilities:      string(caps),
 		CreatedByMemberID: k.CreatedByMemberID,
 		CreatedAt:         micros(k.CreatedAt),
 		LastUsedAt:        microsPtr(k.LastUsedAt),
@@ -75,7 +76,7 @@ func (q *queries) ListAPIKeys(ctx context.Context, meshID string) ([]db.APIKey, 
 	if err != nil {
 		return nil, wrapErr("list api keys", err)
 	}
-	out, err := mapRows(rows, apiKeyFromRow)
+	out, err := conv.MapRows(rows, apiKeyFromRow)
 	return out, wrapErr("list api keys", err)
 }
 

@@ -44,49 +44,10 @@ func fromMicrosPtr(v *int64) *time.Time {
 	return &t
 }
 
-// JSON columns are TEXT. Typed values are marshalled here; a nil or empty
-// slice is stored as [] and read back as nil, so what a caller stores is
-// what it gets back (with empty meaning nil).
-
-// jsonArray marshals a slice as a JSON array; nil and empty are [].
-func jsonArray[T any](s []T) (string, error) {
-	if len(s) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(s)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// parseArray unmarshals a JSON array; an empty array is nil.
-func parseArray[T any](s string) ([]T, error) {
-	var out []T
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return out, nil
-}
-
-// jsonValue marshals a struct such as db.Profile.
-func jsonValue(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
-}
-
-// parseValue unmarshals a struct such as db.Profile.
-func parseValue[T any](s string) (T, error) {
-	var out T
-	err := json.Unmarshal([]byte(s), &out)
-	return out, err
-}
+// JSON columns are TEXT. Typed values are marshalled with the helpers of
+// claudemesh.dev/db/internal/conv, shared with dbpg (a nil or empty slice
+// is stored as [] and read back as nil), converting between string and
+// []byte at the call sites.
 
 // rawJSON is a json.RawMessage to store: nil or empty is def (the column's
 // default), anything else must be valid JSON (as Postgres' jsonb requires)
@@ -102,30 +63,6 @@ func rawJSON(raw []byte, def string) (string, error) {
 	return buf.String(), nil
 }
 
-// notNilBytes stores nil as an empty BLOB in a NOT NULL column.
-func notNilBytes(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-// nullString is s, or nil (SQL NULL) when s is empty.
-func nullString(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// derefString is *s, or "" when s is nil.
-func derefString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // limit clamps a caller's limit for SQLite, where a negative LIMIT means no
 // limit at all (Postgres rejects it); zero or less returns no rows.
 func limit(n int32) int64 {
@@ -133,20 +70,4 @@ func limit(n int32) int64 {
 		return 0
 	}
 	return int64(n)
-}
-
-// mapRows converts generated rows to db rows; no rows is nil.
-func mapRows[R, T any](rows []R, conv func(R) (T, error)) ([]T, error) {
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	out := make([]T, 0, len(rows))
-	for _, r := range rows {
-		t, err := conv(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
 }

@@ -6,10 +6,11 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func fileFromRow(r sqlc.File) (db.File, error) {
-	tags, err := parseArray[string](r.Tags)
+	tags, err := conv.DecodeArray[string]([]byte(r.Tags))
 	if err != nil {
 		return db.File{}, err
 	}
@@ -47,7 +48,7 @@ func fileAccessFromRow(r sqlc.FileAccess) (db.FileAccess, error) {
 
 // CreateFile inserts a file's metadata.
 func (q *queries) CreateFile(ctx context.Context, f db.File) error {
-	tags, err := jsonArray(f.Tags)
+	tags, err := conv.EncodeArray(f.Tags)
 	if err != nil {
 		return wrapErr("create file", err)
 	}
@@ -57,7 +58,7 @@ func (q *queries) CreateFile(ctx context.Context, f db.File) error {
 		Name:               f.Name,
 		SizeBytes:          f.SizeBytes,
 		MimeType:           f.MimeType,
-		Tags:               tags,
+		Tags:               string(tags),
 		Persistent:         f.Persistent,
 		Encrypted:          f.Encrypted,
 		OwnerPubkey:        f.OwnerPubkey,
@@ -77,7 +78,7 @@ func (q *queries) InsertFileChunk(ctx context.Context, c db.FileChunk) error {
 	return wrapErr("insert file chunk", q.q.InsertFileChunk(ctx, q.dbtx, sqlc.InsertFileChunkParams{
 		FileID: c.FileID,
 		Seq:    int64(c.Seq),
-		Data:   notNilBytes(c.Data),
+		Data:   conv.NotNilBytes(c.Data),
 	}))
 }
 
@@ -98,7 +99,7 @@ func (q *queries) ListFiles(ctx context.Context, meshID string, lim int32) ([]db
 	if err != nil {
 		return nil, wrapErr("list files", err)
 	}
-	out, err := mapRows(rows, fileFromRow)
+	out, err := conv.MapRows(rows, fileFromRow)
 	return out, wrapErr("list files", err)
 }
 
@@ -172,6 +173,6 @@ func (q *queries) ListFileAccesses(ctx context.Context, fileID string) ([]db.Fil
 	if err != nil {
 		return nil, wrapErr("list file accesses", err)
 	}
-	out, err := mapRows(rows, fileAccessFromRow)
+	out, err := conv.MapRows(rows, fileAccessFromRow)
 	return out, wrapErr("list file accesses", err)
 }

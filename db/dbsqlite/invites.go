@@ -6,10 +6,11 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func inviteFromRow(r sqlc.Invite) (db.Invite, error) {
-	preset, err := parseValue[db.InvitePreset](r.Preset)
+	preset, err := conv.Decode[db.InvitePreset]([]byte(r.Preset))
 	if err != nil {
 		return db.Invite{}, err
 	}
@@ -30,7 +31,7 @@ func inviteFromRow(r sqlc.Invite) (db.Invite, error) {
 
 // CreateInvite inserts an invite; db.ErrConflict if the token exists.
 func (q *queries) CreateInvite(ctx context.Context, inv db.Invite) error {
-	preset, err := jsonValue(inv.Preset)
+	preset, err := conv.Encode(inv.Preset)
 	if err != nil {
 		return wrapErr("create invite", err)
 	}
@@ -41,7 +42,7 @@ func (q *queries) CreateInvite(ctx context.Context, inv db.Invite) error {
 		MaxUses:           int64(inv.MaxUses),
 		UsedCount:         int64(inv.UsedCount),
 		Role:              inv.Role,
-		Preset:            preset,
+		Preset:            string(preset),
 		ExpiresAt:         micros(inv.ExpiresAt),
 		CreatedByMemberID: inv.CreatedByMemberID,
 		CreatedAt:         micros(inv.CreatedAt),
@@ -75,7 +76,7 @@ func (q *queries) ListInvites(ctx context.Context, meshID string) ([]db.Invite, 
 	if err != nil {
 		return nil, wrapErr("list invites", err)
 	}
-	out, err := mapRows(rows, inviteFromRow)
+	out, err := conv.MapRows(rows, inviteFromRow)
 	return out, wrapErr("list invites", err)
 }
 

@@ -6,10 +6,11 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func memberFromRow(r sqlc.Member) (db.Member, error) {
-	groups, err := parseArray[db.GroupRole](r.DefaultGroups)
+	groups, err := conv.DecodeArray[db.GroupRole]([]byte(r.DefaultGroups))
 	if err != nil {
 		return db.Member{}, err
 	}
@@ -33,7 +34,7 @@ func memberFromRow(r sqlc.Member) (db.Member, error) {
 // CreateMember inserts a member; db.ErrConflict if the mesh already has a
 // member with that pubkey.
 func (q *queries) CreateMember(ctx context.Context, m db.Member) error {
-	groups, err := jsonArray(m.DefaultGroups)
+	groups, err := conv.EncodeArray(m.DefaultGroups)
 	if err != nil {
 		return wrapErr("create member", err)
 	}
@@ -44,7 +45,7 @@ func (q *queries) CreateMember(ctx context.Context, m db.Member) error {
 		DisplayName:   m.DisplayName,
 		Role:          m.Role,
 		RoleTag:       m.RoleTag,
-		DefaultGroups: groups,
+		DefaultGroups: string(groups),
 		MessageMode:   m.MessageMode,
 		InviteID:      m.InviteID,
 		JoinedAt:      micros(m.JoinedAt),
@@ -81,7 +82,7 @@ func (q *queries) ListMembers(ctx context.Context, meshID string) ([]db.Member, 
 	if err != nil {
 		return nil, wrapErr("list members", err)
 	}
-	out, err := mapRows(rows, memberFromRow)
+	out, err := conv.MapRows(rows, memberFromRow)
 	return out, wrapErr("list members", err)
 }
 
@@ -90,11 +91,11 @@ func (q *queries) ListMembers(ctx context.Context, meshID string) ([]db.Member, 
 func (q *queries) UpdateMember(ctx context.Context, p db.UpdateMemberParams) (db.Member, error) {
 	var groups *string
 	if p.DefaultGroups != nil {
-		g, err := jsonArray(*p.DefaultGroups)
+		g, err := conv.EncodeArray(*p.DefaultGroups)
 		if err != nil {
 			return db.Member{}, wrapErr("update member", err)
 		}
-		groups = &g
+		groups = new(string(g))
 	}
 	r, err := q.q.UpdateMember(ctx, q.dbtx, sqlc.UpdateMemberParams{
 		DisplayName:   p.DisplayName,

@@ -6,10 +6,11 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func meshFromRow(r sqlc.Mesh) (db.Mesh, error) {
-	policy, err := parseValue[db.MeshPolicy](r.Policy)
+	policy, err := conv.Decode[db.MeshPolicy]([]byte(r.Policy))
 	if err != nil {
 		return db.Mesh{}, err
 	}
@@ -27,7 +28,7 @@ func meshFromRow(r sqlc.Mesh) (db.Mesh, error) {
 }
 
 func meshGroupFromRow(r sqlc.MeshGroup) (db.MeshGroup, error) {
-	roles, err := parseArray[string](r.Roles)
+	roles, err := conv.DecodeArray[string]([]byte(r.Roles))
 	if err != nil {
 		return db.MeshGroup{}, err
 	}
@@ -41,7 +42,7 @@ func meshGroupFromRow(r sqlc.MeshGroup) (db.MeshGroup, error) {
 
 // CreateMesh inserts a mesh; db.ErrConflict if the id or slug is taken.
 func (q *queries) CreateMesh(ctx context.Context, m db.Mesh) error {
-	policy, err := jsonValue(m.Policy)
+	policy, err := conv.Encode(m.Policy)
 	if err != nil {
 		return wrapErr("create mesh", err)
 	}
@@ -51,7 +52,7 @@ func (q *queries) CreateMesh(ctx context.Context, m db.Mesh) error {
 		Name:        m.Name,
 		Template:    m.Template,
 		OwnerPubkey: m.OwnerPubkey,
-		Policy:      policy,
+		Policy:      string(policy),
 		PromptHint:  m.PromptHint,
 		CreatedAt:   micros(m.CreatedAt),
 		ArchivedAt:  microsPtr(m.ArchivedAt),
@@ -84,18 +85,18 @@ func (q *queries) ListMeshes(ctx context.Context) ([]db.Mesh, error) {
 	if err != nil {
 		return nil, wrapErr("list meshes", err)
 	}
-	out, err := mapRows(rows, meshFromRow)
+	out, err := conv.MapRows(rows, meshFromRow)
 	return out, wrapErr("list meshes", err)
 }
 
 // UpdateMeshPolicy replaces a mesh's policy; db.ErrNotFound if there is none.
 func (q *queries) UpdateMeshPolicy(ctx context.Context, id string, policy db.MeshPolicy) error {
-	p, err := jsonValue(policy)
+	p, err := conv.Encode(policy)
 	if err != nil {
 		return wrapErr("update mesh policy", err)
 	}
 	n, err := q.q.UpdateMeshPolicy(ctx, q.dbtx, sqlc.UpdateMeshPolicyParams{
-		Policy: p,
+		Policy: string(p),
 		ID:     id,
 	})
 	return requireRows("update mesh policy", n, err)
@@ -112,14 +113,14 @@ func (q *queries) ArchiveMesh(ctx context.Context, id string, at time.Time) erro
 
 // UpsertMeshGroup declares a group (or replaces its roles).
 func (q *queries) UpsertMeshGroup(ctx context.Context, g db.MeshGroup) error {
-	roles, err := jsonArray(g.Roles)
+	roles, err := conv.EncodeArray(g.Roles)
 	if err != nil {
 		return wrapErr("upsert mesh group", err)
 	}
 	return wrapErr("upsert mesh group", q.q.UpsertMeshGroup(ctx, q.dbtx, sqlc.UpsertMeshGroupParams{
 		MeshID:    g.MeshID,
 		Name:      g.Name,
-		Roles:     roles,
+		Roles:     string(roles),
 		CreatedAt: micros(g.CreatedAt),
 	}))
 }
@@ -130,6 +131,6 @@ func (q *queries) ListMeshGroups(ctx context.Context, meshID string) ([]db.MeshG
 	if err != nil {
 		return nil, wrapErr("list mesh groups", err)
 	}
-	out, err := mapRows(rows, meshGroupFromRow)
+	out, err := conv.MapRows(rows, meshGroupFromRow)
 	return out, wrapErr("list mesh groups", err)
 }

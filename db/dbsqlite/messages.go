@@ -8,6 +8,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func messageFromRow(r sqlc.Message) (db.Message, error) {
@@ -22,7 +23,7 @@ func messageFromRow(r sqlc.Message) (db.Message, error) {
 		Nonce:               r.Nonce,
 		Ciphertext:          r.Ciphertext,
 		Subtype:             r.Subtype,
-		ClientMessageID:     derefString(r.ClientMessageID),
+		ClientMessageID:     conv.Deref(r.ClientMessageID),
 		RequestFingerprint:  r.RequestFingerprint,
 		ReplyToID:           r.ReplyToID,
 		CreatedAt:           fromMicros(r.CreatedAt),
@@ -62,7 +63,7 @@ func (q *queries) InsertMessage(ctx context.Context, m db.Message) error {
 		Nonce:               m.Nonce,
 		Ciphertext:          m.Ciphertext,
 		Subtype:             m.Subtype,
-		ClientMessageID:     nullString(m.ClientMessageID),
+		ClientMessageID:     conv.NullString(m.ClientMessageID),
 		RequestFingerprint:  m.RequestFingerprint,
 		ReplyToID:           m.ReplyToID,
 		CreatedAt:           micros(m.CreatedAt),
@@ -138,7 +139,7 @@ func (q *queries) FindMessagesByPrefix(ctx context.Context, meshID, prefix strin
 	if err != nil {
 		return nil, wrapErr("find messages by prefix", err)
 	}
-	out, err := mapRows(rows, messageFromRow)
+	out, err := conv.MapRows(rows, messageFromRow)
 	return out, wrapErr("find messages by prefix", err)
 }
 
@@ -148,7 +149,7 @@ func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.De
 	if err != nil {
 		return nil, wrapErr("list deliveries", err)
 	}
-	out, err := mapRows(rows, deliveryFromRow)
+	out, err := conv.MapRows(rows, deliveryFromRow)
 	return out, wrapErr("list deliveries", err)
 }
 
@@ -165,7 +166,7 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 	if p.Limit <= 0 || len(p.Priorities) == 0 {
 		return nil, nil
 	}
-	priorities, err := jsonArray(p.Priorities)
+	priorities, err := conv.EncodeArray(p.Priorities)
 	if err != nil {
 		return nil, wrapErr("claim deliveries", err)
 	}
@@ -177,7 +178,7 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 			SessionPubkey: p.SessionPubkey,
 			Now:           micros(p.Now),
 			ClaimedBy:     p.ClaimedBy,
-			Priorities:    priorities,
+			Priorities:    string(priorities),
 			Limit:         int64(p.Limit),
 		})
 		if err != nil || len(rows) == 0 {

@@ -6,18 +6,19 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func presenceFromRow(r sqlc.Presence) (db.Presence, error) {
-	groups, err := parseArray[db.GroupRole](r.Groups)
+	groups, err := conv.DecodeArray[db.GroupRole]([]byte(r.Groups))
 	if err != nil {
 		return db.Presence{}, err
 	}
-	profile, err := parseValue[db.Profile](r.Profile)
+	profile, err := conv.Decode[db.Profile]([]byte(r.Profile))
 	if err != nil {
 		return db.Presence{}, err
 	}
-	stats, err := parseValue[db.Stats](r.Stats)
+	stats, err := conv.Decode[db.Stats]([]byte(r.Stats))
 	if err != nil {
 		return db.Presence{}, err
 	}
@@ -52,15 +53,15 @@ func presenceFromRow(r sqlc.Presence) (db.Presence, error) {
 }
 
 func peerStateFromRow(r sqlc.PeerState) (db.PeerState, error) {
-	groups, err := parseArray[db.GroupRole](r.Groups)
+	groups, err := conv.DecodeArray[db.GroupRole]([]byte(r.Groups))
 	if err != nil {
 		return db.PeerState{}, err
 	}
-	profile, err := parseValue[db.Profile](r.Profile)
+	profile, err := conv.Decode[db.Profile]([]byte(r.Profile))
 	if err != nil {
 		return db.PeerState{}, err
 	}
-	stats, err := parseValue[db.Stats](r.CumulativeStats)
+	stats, err := conv.Decode[db.Stats]([]byte(r.CumulativeStats))
 	if err != nil {
 		return db.PeerState{}, err
 	}
@@ -81,15 +82,15 @@ func peerStateFromRow(r sqlc.PeerState) (db.PeerState, error) {
 
 // CreatePresence inserts a presence.
 func (q *queries) CreatePresence(ctx context.Context, p db.Presence) error {
-	groups, err := jsonArray(p.Groups)
+	groups, err := conv.EncodeArray(p.Groups)
 	if err != nil {
 		return wrapErr("create presence", err)
 	}
-	profile, err := jsonValue(p.Profile)
+	profile, err := conv.Encode(p.Profile)
 	if err != nil {
 		return wrapErr("create presence", err)
 	}
-	stats, err := jsonValue(p.Stats)
+	stats, err := conv.Encode(p.Stats)
 	if err != nil {
 		return wrapErr("create presence", err)
 	}
@@ -112,10 +113,10 @@ func (q *queries) CreatePresence(ctx context.Context, p db.Presence) error {
 		StatusSource:    p.StatusSource,
 		StatusUpdatedAt: micros(p.StatusUpdatedAt),
 		Summary:         p.Summary,
-		Groups:          groups,
+		Groups:          string(groups),
 		Visible:         p.Visible,
-		Profile:         profile,
-		Stats:           stats,
+		Profile:         string(profile),
+		Stats:           string(stats),
 		HookTokenHash:   p.HookTokenHash,
 		ConnectedAt:     micros(p.ConnectedAt),
 		HeartbeatAt:     micros(p.HeartbeatAt),
@@ -139,7 +140,7 @@ func (q *queries) ListLivePresences(ctx context.Context, meshID string) ([]db.Pr
 	if err != nil {
 		return nil, wrapErr("list live presences", err)
 	}
-	out, err := mapRows(rows, presenceFromRow)
+	out, err := conv.MapRows(rows, presenceFromRow)
 	return out, wrapErr("list live presences", err)
 }
 
@@ -153,7 +154,7 @@ func (q *queries) ListLiveSessionPresences(ctx context.Context, meshID, sessionI
 	if err != nil {
 		return nil, wrapErr("list live session presences", err)
 	}
-	out, err := mapRows(rows, presenceFromRow)
+	out, err := conv.MapRows(rows, presenceFromRow)
 	return out, wrapErr("list live session presences", err)
 }
 
@@ -182,12 +183,12 @@ func (q *queries) UpdatePresenceSummary(ctx context.Context, id string, summary 
 // UpdatePresenceGroups replaces a presence's groups.
 // It returns db.ErrNotFound if there is none.
 func (q *queries) UpdatePresenceGroups(ctx context.Context, id string, groups []db.GroupRole) error {
-	g, err := jsonArray(groups)
+	g, err := conv.EncodeArray(groups)
 	if err != nil {
 		return wrapErr("update presence groups", err)
 	}
 	n, err := q.q.UpdatePresenceGroups(ctx, q.dbtx, sqlc.UpdatePresenceGroupsParams{
-		Groups: g,
+		Groups: string(g),
 		ID:     id,
 	})
 	return requireRows("update presence groups", n, err)
@@ -206,12 +207,12 @@ func (q *queries) UpdatePresenceVisible(ctx context.Context, id string, visible 
 // UpdatePresenceProfile replaces a presence's profile.
 // It returns db.ErrNotFound if there is none.
 func (q *queries) UpdatePresenceProfile(ctx context.Context, id string, p db.Profile) error {
-	profile, err := jsonValue(p)
+	profile, err := conv.Encode(p)
 	if err != nil {
 		return wrapErr("update presence profile", err)
 	}
 	n, err := q.q.UpdatePresenceProfile(ctx, q.dbtx, sqlc.UpdatePresenceProfileParams{
-		Profile: profile,
+		Profile: string(profile),
 		ID:      id,
 	})
 	return requireRows("update presence profile", n, err)
@@ -220,12 +221,12 @@ func (q *queries) UpdatePresenceProfile(ctx context.Context, id string, p db.Pro
 // UpdatePresenceStats replaces a presence's stats.
 // It returns db.ErrNotFound if there is none.
 func (q *queries) UpdatePresenceStats(ctx context.Context, id string, s db.Stats) error {
-	stats, err := jsonValue(s)
+	stats, err := conv.Encode(s)
 	if err != nil {
 		return wrapErr("update presence stats", err)
 	}
 	n, err := q.q.UpdatePresenceStats(ctx, q.dbtx, sqlc.UpdatePresenceStatsParams{
-		Stats: stats,
+		Stats: string(stats),
 		ID:    id,
 	})
 	return requireRows("update presence stats", n, err)
@@ -286,7 +287,7 @@ func (q *queries) DisconnectStalePresences(ctx context.Context, before, at time.
 	if err != nil {
 		return nil, wrapErr("disconnect stale presences", err)
 	}
-	out, err := mapRows(rows, presenceFromRow)
+	out, err := conv.MapRows(rows, presenceFromRow)
 	return out, wrapErr("disconnect stale presences", err)
 }
 
@@ -305,27 +306,27 @@ func (q *queries) ExpireWorkingStatuses(ctx context.Context, before, at time.Tim
 
 // UpsertPeerState writes a member's peer state (keeping its creation time).
 func (q *queries) UpsertPeerState(ctx context.Context, s db.PeerState) error {
-	groups, err := jsonArray(s.Groups)
+	groups, err := conv.EncodeArray(s.Groups)
 	if err != nil {
 		return wrapErr("upsert peer state", err)
 	}
-	profile, err := jsonValue(s.Profile)
+	profile, err := conv.Encode(s.Profile)
 	if err != nil {
 		return wrapErr("upsert peer state", err)
 	}
-	stats, err := jsonValue(s.CumulativeStats)
+	stats, err := conv.Encode(s.CumulativeStats)
 	if err != nil {
 		return wrapErr("upsert peer state", err)
 	}
 	return wrapErr("upsert peer state", q.q.UpsertPeerState(ctx, q.dbtx, sqlc.UpsertPeerStateParams{
 		MeshID:          s.MeshID,
 		MemberID:        s.MemberID,
-		Groups:          groups,
-		Profile:         profile,
+		Groups:          string(groups),
+		Profile:         string(profile),
 		Visible:         s.Visible,
 		LastSummary:     s.LastSummary,
 		LastDisplayName: s.LastDisplayName,
-		CumulativeStats: stats,
+		CumulativeStats: string(stats),
 		LastSeenAt:      micros(s.LastSeenAt),
 		CreatedAt:       micros(s.CreatedAt),
 		UpdatedAt:       micros(s.UpdatedAt),

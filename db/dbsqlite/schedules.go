@@ -7,6 +7,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func scheduleFromRow(r sqlc.Schedule) (db.Schedule, error) {
@@ -65,7 +66,7 @@ func (q *queries) ListSchedules(ctx context.Context, meshID, memberID string) ([
 	if err != nil {
 		return nil, wrapErr("list schedules", err)
 	}
-	out, err := mapRows(rows, scheduleFromRow)
+	out, err := conv.MapRows(rows, scheduleFromRow)
 	return out, wrapErr("list schedules", err)
 }
 
@@ -101,7 +102,7 @@ func (q *queries) ClaimDueSchedules(ctx context.Context, now time.Time, lim int3
 	if err != nil {
 		return nil, wrapErr("claim due schedules", err)
 	}
-	out, err := mapRows(rows, scheduleFromRow)
+	out, err := conv.MapRows(rows, scheduleFromRow)
 	return out, wrapErr("claim due schedules", err)
 }
 

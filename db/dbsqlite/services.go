@@ -7,6 +7,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // The services columns' defaults, used for a nil json.RawMessage.
@@ -103,7 +104,7 @@ func (q *queries) ListServices(ctx context.Context, meshID string) ([]db.Service
 	if err != nil {
 		return nil, wrapErr("list services", err)
 	}
-	out, err := mapRows(rows, serviceFromRow)
+	out, err := conv.MapRows(rows, serviceFromRow)
 	return out, wrapErr("list services", err)
 }
 
@@ -114,7 +115,7 @@ func (q *queries) ListServicesByStatus(ctx context.Context, status string) ([]db
 	if err != nil {
 		return nil, wrapErr("list services by status", err)
 	}
-	out, err := mapRows(rows, serviceFromRow)
+	out, err := conv.MapRows(rows, serviceFromRow)
 	return out, wrapErr("list services by status", err)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 // defaultSkillManifest is the manifest column's default, used for a nil
@@ -13,7 +14,7 @@ import (
 const defaultSkillManifest = `{}`
 
 func skillFromRow(r sqlc.Skill) (db.Skill, error) {
-	tags, err := parseArray[string](r.Tags)
+	tags, err := conv.DecodeArray[string]([]byte(r.Tags))
 	if err != nil {
 		return db.Skill{}, err
 	}
@@ -36,7 +37,7 @@ func skillFromRow(r sqlc.Skill) (db.Skill, error) {
 // name (keeping its id and creation time), and returns the row as stored.
 // A nil Manifest stores the column default ({}).
 func (q *queries) UpsertSkill(ctx context.Context, s db.Skill) (db.Skill, error) {
-	tags, err := jsonArray(s.Tags)
+	tags, err := conv.EncodeArray(s.Tags)
 	if err != nil {
 		return db.Skill{}, wrapErr("upsert skill", err)
 	}
@@ -50,7 +51,7 @@ func (q *queries) UpsertSkill(ctx context.Context, s db.Skill) (db.Skill, error)
 		Name:           s.Name,
 		Description:    s.Description,
 		Instructions:   s.Instructions,
-		Tags:           tags,
+		Tags:           string(tags),
 		Manifest:       manifest,
 		AuthorMemberID: s.AuthorMemberID,
 		AuthorName:     s.AuthorName,
@@ -80,7 +81,7 @@ func (q *queries) ListSkills(ctx context.Context, meshID string) ([]db.Skill, er
 	if err != nil {
 		return nil, wrapErr("list skills", err)
 	}
-	out, err := mapRows(rows, skillFromRow)
+	out, err := conv.MapRows(rows, skillFromRow)
 	return out, wrapErr("list skills", err)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func stateEntryFromRow(r sqlc.StateEntry) (db.StateEntry, error) {
@@ -52,6 +53,6 @@ func (q *queries) ListState(ctx context.Context, meshID string) ([]db.StateEntry
 	if err != nil {
 		return nil, wrapErr("list state", err)
 	}
-	out, err := mapRows(rows, stateEntryFromRow)
+	out, err := conv.MapRows(rows, stateEntryFromRow)
 	return out, wrapErr("list state", err)
 }

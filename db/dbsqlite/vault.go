@@ -5,6 +5,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
+	"claudemesh.dev/db/internal/conv"
 )
 
 func vaultEntryFromRow(r sqlc.VaultEntry) (db.VaultEntry, error) {
@@ -29,9 +30,9 @@ func (q *queries) UpsertVaultEntry(ctx context.Context, e db.VaultEntry) error {
 		MeshID:      e.MeshID,
 		MemberID:    e.MemberID,
 		Key:         e.Key,
-		Ciphertext:  notNilBytes(e.Ciphertext),
-		Nonce:       notNilBytes(e.Nonce),
-		SealedKey:   notNilBytes(e.SealedKey),
+		Ciphertext:  conv.NotNilBytes(e.Ciphertext),
+		Nonce:       conv.NotNilBytes(e.Nonce),
+		SealedKey:   conv.NotNilBytes(e.SealedKey),
 		EntryType:   e.EntryType,
 		MountPath:   e.MountPath,
 		Description: e.Description,
@@ -46,7 +47,7 @@ func (q *queries) ListVaultEntries(ctx context.Context, meshID, memberID string)
 	if err != nil {
 		return nil, wrapErr("list vault entries", err)
 	}
-	out, err := mapRows(rows, vaultEntryFromRow)
+	out, err := conv.MapRows(rows, vaultEntryFromRow)
 	return out, wrapErr("list vault entries", err)
 }
 
@@ -63,7 +64,7 @@ func (q *queries) GetVaultEntries(ctx context.Context, meshID, memberID string, 
 	if err != nil {
 		return nil, wrapErr("get vault entries", err)
 	}
-	out, err := mapRows(rows, vaultEntryFromRow)
+	out, err := conv.MapRows(rows, vaultEntryFromRow)
 	return out, wrapErr("get vault entries", err)
 }
 
