@@ -27,8 +27,14 @@ type conn struct {
 	out    chan []byte
 	queued atomic.Int64
 
-	closeOnce sync.Once
-	closed    chan struct{}
+	// closing is closed by close(); the writer then flushes what is queued
+	// and closes the socket with closeCode and closeReason.
+	closeOnce   sync.Once
+	closing     chan struct{}
+	closeCode   websocket.StatusCode
+	closeReason string
+	// wg tracks the socket's goroutines (writer, pinger, subscription).
+	wg sync.WaitGroup
 
 	// presenceID is set by a successful hello; only the read loop writes it.
 	presenceID string
@@ -36,12 +42,12 @@ type conn struct {
 
 func newConn(h *Handler, ws *websocket.Conn, remote string) *conn {
 	return &conn{
-		h:      h,
-		ws:     ws,
-		log:    h.cfg.Logger.With("remote", remote),
-		remote: remote,
-		out:    make(chan []byte, 1024),
-		closed: make(chan struct{}),
+		h:       h,
+		ws:      ws,
+		log:     h.cfg.Logger.With("remote", remote),
+		remote:  remote,
+		out:     make(chan []byte, 1024),
+		closing: make(chan struct{}),
 	}
 }
 
@@ -49,13 +55,12 @@ func newConn(h *Handler, ws *websocket.Conn, remote string) *conn {
 func (c *conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() { c.writeLoop(ctx) })
-	wg.Go(func() { c.pingLoop(ctx) })
+	c.wg.Go(c.writeLoop)
+	c.wg.Go(func() { c.pingLoop(ctx) })
 	c.readLoop(ctx)
-	cancel()
 	c.close(websocket.StatusNormalClosure, "")
-	wg.Wait()
+	cancel()
+	c.wg.Wait()
 	if c.presenceID != "" {
 		c.goodbye()
 	}
@@ -99,6 +104,24 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	switch msg := f.Msg.(type) {
 	case *edgev1.Hello:
 		c.hello(ctx, f.ReqID, msg)
+	case *edgev1.SetStatus:
+		c.setStatus(ctx, f.ReqID, msg)
+	case *edgev1.SetSummary:
+		c.setSummary(ctx, f.ReqID, msg)
+	case *edgev1.SetVisible:
+		c.setVisible(ctx, f.ReqID, msg)
+	case *edgev1.SetProfile:
+		c.setProfile(ctx, f.ReqID, msg)
+	case *edgev1.SetStats:
+		c.setStats(ctx, f.ReqID, msg)
+	case *edgev1.ListPeers:
+		c.listPeers(ctx, f.ReqID, msg)
+	case *edgev1.JoinGroup:
+		c.joinGroup(ctx, f.ReqID, msg)
+	case *edgev1.LeaveGroup:
+		c.leaveGroup(ctx, f.ReqID, msg)
+	case *edgev1.MeshInfo:
+		c.meshInfo(ctx, f.ReqID, msg)
 	default:
 		c.sendError(f.ReqID, "unimplemented", f.Type+" is not implemented by this broker yet", nil)
 	}
@@ -132,41 +155,66 @@ func (c *conn) enqueue(b []byte) {
 	if n := c.queued.Add(int64(len(b))); n > int64(c.h.cfg.SendQueueBytes) {
 		c.queued.Add(-int64(len(b)))
 		c.h.metrics.slow.Inc()
-		go c.close(websocket.StatusPolicyViolation, "slow consumer")
+		c.close(websocket.StatusPolicyViolation, "slow consumer")
 		return
 	}
 	select {
 	case c.out <- b:
-	case <-c.closed:
+	case <-c.closing:
 		c.queued.Add(-int64(len(b)))
 	default:
 		c.queued.Add(-int64(len(b)))
 		c.h.metrics.slow.Inc()
-		go c.close(websocket.StatusPolicyViolation, "slow consumer")
+		c.close(websocket.StatusPolicyViolation, "slow consumer")
 	}
 }
 
-// writeLoop writes queued frames in order.
-func (c *conn) writeLoop(ctx context.Context) {
+// writeLoop writes queued frames in order until the socket is closing, then
+// writes what is still queued (bounded by the write timeout) and closes the
+// socket. Only the writer closes it, so a frame queued before close() (an
+// error explaining why) goes out before the close frame.
+func (c *conn) writeLoop() {
 	for {
 		select {
 		case b := <-c.out:
-			c.queued.Add(-int64(len(b)))
-			wctx, cancel := context.WithTimeout(ctx, c.h.cfg.WriteTimeout)
-			err := c.ws.Write(wctx, websocket.MessageText, b)
-			cancel()
-			if err != nil {
-				c.log.DebugContext(ctx, "write", "err", err)
-				c.close(websocket.StatusPolicyViolation, "write timeout")
+			if !c.write(b) {
+				_ = c.ws.CloseNow()
 				return
 			}
-			c.h.metrics.framesOut.Inc()
-		case <-ctx.Done():
-			return
-		case <-c.closed:
+		case <-c.closing:
+			c.drain()
+			_ = c.ws.Close(c.closeCode, c.closeReason)
 			return
 		}
 	}
+}
+
+// drain writes the frames still queued, for at most the write timeout.
+func (c *conn) drain() {
+	deadline := time.Now().Add(c.h.cfg.WriteTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case b := <-c.out:
+			if !c.write(b) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// write writes one frame within the write timeout.
+func (c *conn) write(b []byte) bool {
+	c.queued.Add(-int64(len(b)))
+	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		c.log.Debug("write", "err", err)
+		return false
+	}
+	c.h.metrics.framesOut.Inc()
+	return true
 }
 
 // pingLoop pings the peer and closes a socket that stops answering.
@@ -186,34 +234,17 @@ func (c *conn) pingLoop(ctx context.Context) {
 			}
 		case <-ctx.Done():
 			return
-		case <-c.closed:
+		case <-c.closing:
 			return
 		}
 	}
 }
 
-// close closes the socket once with a code and reason, after flushing what
-// is queued (bounded by the write timeout).
+// close asks the writer to close the socket once, with a code and reason,
+// after flushing what is queued.
 func (c *conn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
-		close(c.closed)
-		c.flush()
-		_ = c.ws.Close(code, reason)
+		c.closeCode, c.closeReason = code, reason
+		close(c.closing)
 	})
-}
-
-// flush writes the frames still queued, best effort.
-func (c *conn) flush() {
-	ctx, cancel := context.WithTimeout(context.Background(), c.h.cfg.WriteTimeout)
-	defer cancel()
-	for {
-		select {
-		case b := <-c.out:
-			if c.ws.Write(ctx, websocket.MessageText, b) != nil {
-				return
-			}
-		default:
-			return
-		}
-	}
 }

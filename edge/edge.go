@@ -87,20 +87,21 @@ type Handler struct {
 	cfg     Config
 	metrics *metrics
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	closing  bool
-	shutdown chan struct{}
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool
+	// drained is closed once closing and the last socket is gone.
+	drained chan struct{}
 }
 
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	cfg = cfg.WithDefaults()
 	return &Handler{
-		cfg:      cfg,
-		metrics:  newMetrics(cfg.Registerer),
-		conns:    map[*conn]struct{}{},
-		shutdown: make(chan struct{}),
+		cfg:     cfg,
+		metrics: newMetrics(cfg.Registerer),
+		conns:   map[*conn]struct{}{},
+		drained: make(chan struct{}),
 	}
 }
 
@@ -138,6 +139,9 @@ func (h *Handler) untrack(c *conn) {
 	defer h.mu.Unlock()
 	delete(h.conns, c)
 	h.metrics.active.Dec()
+	if h.closing && len(h.conns) == 0 {
+		close(h.drained)
+	}
 }
 
 // Shutdown closes every socket with 1001 ("shutting down") and refuses new
@@ -146,25 +150,16 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if !h.closing {
 		h.closing = true
-		close(h.shutdown)
+		if len(h.conns) == 0 {
+			close(h.drained)
+		}
 	}
-	conns := make([]*conn, 0, len(h.conns))
 	for c := range h.conns {
-		conns = append(conns, c)
+		c.close(websocket.StatusGoingAway, "shutting down")
 	}
 	h.mu.Unlock()
-
-	var wg sync.WaitGroup
-	for _, c := range conns {
-		wg.Go(func() { c.close(websocket.StatusGoingAway, "shutting down") })
-	}
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-h.drained:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

@@ -40,7 +40,7 @@ func (c *conn) hello(ctx context.Context, reqID string, msg *edgev1.Hello) {
 		c.h.metrics.hellos.WithLabelValues(code).Inc()
 		c.sendError(reqID, code, "hello rejected: "+errorMessage(err), nil)
 		if status, ok := handshakeCodes[code]; ok {
-			go c.close(status, code)
+			c.close(status, code)
 		}
 		return
 	}
@@ -48,6 +48,7 @@ func (c *conn) hello(ctx context.Context, reqID string, msg *edgev1.Hello) {
 	c.presenceID = res.GetPresenceId()
 	c.log = c.log.With("presence_id", c.presenceID)
 	c.send(reqID, helloAck(res))
+	c.wg.Go(func() { c.subscribe(ctx) })
 }
 
 // goodbye tells the services the socket is gone.

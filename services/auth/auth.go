@@ -6,6 +6,8 @@
 //     optionally acting for a peer session (a presence);
 //   - the operator, with the broker's operator token;
 //   - a mesh API key (cm_…), scoped to one mesh and a set of capabilities;
+//   - a member of a mesh, signing the request with its member key (how the
+//     CLI reaches the control plane without an API key);
 //   - anonymous, for the RPCs whose request carries its own credential
 //     (JoinMesh: a signed invite; SetHookStatus: a hook token).
 //
@@ -38,6 +40,9 @@ const (
 	KindOperator
 	// KindAPIKey holds a mesh API key.
 	KindAPIKey
+	// KindMember signed the request with a member key (see
+	// MemberAuthorization).
+	KindMember
 )
 
 func (k Kind) String() string {
@@ -52,6 +57,8 @@ func (k Kind) String() string {
 		return "operator"
 	case KindAPIKey:
 		return "api_key"
+	case KindMember:
+		return "member"
 	}
 	return "unknown"
 }
@@ -72,8 +79,10 @@ type Identity struct {
 	// PresenceID is the session a KindPeer caller acts for. The services
 	// resolve it to a mesh and member.
 	PresenceID string
-	// MeshID is the mesh a KindAPIKey caller is scoped to.
+	// MeshID is the mesh a KindAPIKey or KindMember caller is scoped to.
 	MeshID string
+	// MemberID is the member that signed a KindMember request.
+	MemberID string
 	// KeyID is the API key (or operator key) id.
 	KeyID string
 	// Capabilities of a KindAPIKey caller.

@@ -29,12 +29,15 @@ type Policy struct {
 	Operator bool
 	// APIKey is the capability a mesh API key needs; empty refuses API keys.
 	APIKey string
+	// Member allows members signing the request with their key.
+	Member bool
 }
 
-// KeyStore finds API keys by the hash of their secret.
+// KeyStore finds API keys by the hash of their secret, and members.
 type KeyStore interface {
 	GetAPIKeyByHash(ctx context.Context, secretHash string) (db.APIKey, error)
 	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+	GetMember(ctx context.Context, id string) (db.Member, error)
 }
 
 // Config configures the interceptor.
@@ -53,11 +56,15 @@ type Config struct {
 	// TouchEvery limits how often a key's last use is written. Defaults to
 	// one minute.
 	TouchEvery time.Duration
+	// Skew is how far a member-signed request's timestamp may be from the
+	// broker's clock. Defaults to 60 s.
+	Skew time.Duration
 }
 
 // Interceptor authenticates every RPC and enforces the procedure policies.
 type Interceptor struct {
-	cfg Config
+	cfg    Config
+	replay *ReplayCache
 
 	mu      sync.Mutex
 	touched map[string]time.Time
@@ -76,7 +83,10 @@ func NewInterceptor(cfg Config) *Interceptor {
 	if cfg.TouchEvery == 0 {
 		cfg.TouchEvery = time.Minute
 	}
-	return &Interceptor{cfg: cfg, touched: map[string]time.Time{}}
+	if cfg.Skew == 0 {
+		cfg.Skew = 60 * time.Second
+	}
+	return &Interceptor{cfg: cfg, replay: NewReplayCache(2 * cfg.Skew), touched: map[string]time.Time{}}
 }
 
 // WrapUnary authenticates unary calls.
@@ -115,7 +125,7 @@ func (i *Interceptor) authenticate(ctx context.Context, procedure string, h http
 	if !ok {
 		return ctx, connect.NewError(connect.CodePermissionDenied, fmt.Errorf("%s is not open to any caller", procedure))
 	}
-	id, err := i.identify(ctx, h)
+	id, err := i.identify(ctx, procedure, h)
 	if err != nil {
 		return ctx, err
 	}
@@ -140,12 +150,14 @@ func (p Policy) allows(id Identity) bool {
 		return p.Operator
 	case KindAPIKey:
 		return p.APIKey != "" && id.Has(p.APIKey)
+	case KindMember:
+		return p.Member
 	}
 	return false
 }
 
 // identify resolves the caller from the request headers.
-func (i *Interceptor) identify(ctx context.Context, h http.Header) (Identity, error) {
+func (i *Interceptor) identify(ctx context.Context, procedure string, h http.Header) (Identity, error) {
 	if tok := h.Get(edge.HeaderInternalToken); tok != "" {
 		if i.cfg.InternalToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(i.cfg.InternalToken)) != 1 {
 			return Identity{}, connect.NewError(connect.CodeUnauthenticated, errors.New("bad internal token"))
@@ -159,9 +171,12 @@ func (i *Interceptor) identify(ctx context.Context, h http.Header) (Identity, er
 	if authz == "" {
 		return Identity{Kind: KindAnonymous}, nil
 	}
+	if credential, ok := strings.CutPrefix(authz, MemberScheme+" "); ok {
+		return i.identifyMember(ctx, procedure, credential)
+	}
 	secret, ok := strings.CutPrefix(authz, "Bearer ")
 	if !ok || !strings.HasPrefix(secret, KeyPrefix) {
-		return Identity{}, connect.NewError(connect.CodeUnauthenticated, errors.New("authorization must be \"Bearer cm_…\""))
+		return Identity{}, connect.NewError(connect.CodeUnauthenticated, errors.New("authorization must be \"Bearer cm_…\" or \"Claudemesh-Member …\""))
 	}
 	key, err := i.cfg.Keys.GetAPIKeyByHash(ctx, HashSecret(secret))
 	if errors.Is(err, db.ErrNotFound) {

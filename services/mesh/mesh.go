@@ -1,13 +1,22 @@
 // Package mesh implements claudemesh.mesh.v1.MeshService: meshes, invites,
-// members, API keys, sessions, presence, messaging, shared state and files.
+// members, API keys, sessions (hello), presence, messaging, shared state and
+// files.
+//
+// Presence lives twice, by design: in the presences table (so that any
+// replica can list peers and hooks can find them) and in this replica's hub
+// of sessions (so that routing reads no rows). A session's socket may drop
+// and come back within the grace period without other peers noticing.
 package mesh
 
 import (
+	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/gen/pb/claudemesh/mesh/v1/meshv1connect"
+	"claudemesh.dev/services/auth"
 )
 
 // Config configures the mesh service.
@@ -18,27 +27,110 @@ type Config struct {
 	Logger *slog.Logger
 	// NowFunc is the clock. Defaults to time.Now.
 	NowFunc func() time.Time
+	// ReplicaID names this broker among the replicas sharing the database.
+	// Required.
+	ReplicaID string
+	// PublicURL is the broker's base URL as peers reach it
+	// (http://host:port); join links are built from it. Defaults to
+	// http://127.0.0.1:7900.
+	PublicURL string
+	// MaxConnectionsPerMesh caps the sessions of one mesh on this replica.
+	// Defaults to 100.
+	MaxConnectionsPerMesh int
+	// HelloSkew is how far a hello's timestamp may be from the broker's
+	// clock. Defaults to 60 s.
+	HelloSkew time.Duration
+	// GracePeriod is how long a session whose socket dropped stays
+	// reattachable (and listed) before peers are told it left. Defaults to
+	// 90 s.
+	GracePeriod time.Duration
+	// StatusFreshness is how long a status set by a higher-ranked source
+	// (hook > manual > inferred) keeps lower-ranked ones from changing it.
+	// Defaults to 30 s.
+	StatusFreshness time.Duration
+	// WorkingTTL flips a session stuck in "working" back to "idle". Defaults
+	// to 60 s.
+	WorkingTTL time.Duration
+	// PendingStatusTTL is how long a hook status that arrived before its
+	// session waits to be applied. Defaults to 10 s.
+	PendingStatusTTL time.Duration
+	// HeartbeatInterval is how often this replica refreshes its presences'
+	// heartbeats (one statement for all of them). Defaults to 30 s.
+	HeartbeatInterval time.Duration
+	// StaleAfter marks presences whose heartbeat is older than this
+	// disconnected (their replica died). Defaults to 90 s.
+	StaleAfter time.Duration
+	// MaxGroupsPerSession caps the groups one session joins. Defaults to 64.
+	MaxGroupsPerSession int
+}
+
+// WithDefaults returns the config with defaults filled in.
+func (c Config) WithDefaults() Config {
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.NowFunc == nil {
+		c.NowFunc = time.Now
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://127.0.0.1:7900"
+	}
+	setDefault(&c.MaxConnectionsPerMesh, 100)
+	setDefault(&c.MaxGroupsPerSession, 64)
+	setDefault(&c.HelloSkew, 60*time.Second)
+	setDefault(&c.GracePeriod, 90*time.Second)
+	setDefault(&c.StatusFreshness, 30*time.Second)
+	setDefault(&c.WorkingTTL, 60*time.Second)
+	setDefault(&c.PendingStatusTTL, 10*time.Second)
+	setDefault(&c.HeartbeatInterval, 30*time.Second)
+	setDefault(&c.StaleAfter, 90*time.Second)
+	return c
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // Service implements MeshService.
 type Service struct {
 	// UnimplementedMeshServiceHandler answers the RPCs whose issue has not
-	// landed yet with CodeUnimplemented; it goes away once every RPC is
-	// implemented, so that a new RPC becomes a compile error.
+	// landed yet (messaging, state, files) with CodeUnimplemented; it goes
+	// away once every RPC is implemented, so that a new RPC becomes a
+	// compile error.
 	meshv1connect.UnimplementedMeshServiceHandler
 
-	cfg Config
+	cfg    Config
+	store  db.Store
+	log    *slog.Logger
+	hub    *hub
+	replay *auth.ReplayCache
+
+	// wg tracks grace timers, so that shutdown waits for them.
+	wg sync.WaitGroup
 }
 
 var _ meshv1connect.MeshServiceHandler = (*Service)(nil)
 
-// New returns a mesh service.
+// New returns a mesh service. Run its background work with Run.
 func New(cfg Config) *Service {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg = cfg.WithDefaults()
+	return &Service{
+		cfg:    cfg,
+		store:  cfg.Store,
+		log:    cfg.Logger,
+		hub:    newHub(),
+		replay: auth.NewReplayCache(2 * cfg.HelloSkew),
 	}
-	if cfg.NowFunc == nil {
-		cfg.NowFunc = time.Now
-	}
-	return &Service{cfg: cfg}
+}
+
+func (s *Service) now() time.Time { return s.cfg.NowFunc().UTC().Truncate(time.Microsecond) }
+
+// Run runs the service's background work until ctx is done: heartbeats,
+// the stale-presence sweep, the working-status TTL and the pending-status
+// sweep. On return every presence of this replica is marked disconnected.
+func (s *Service) Run(ctx context.Context) {
+	s.sweepLoop(ctx)
 }

@@ -17,12 +17,12 @@ func policies() map[string]auth.Policy {
 		edgeOnly  = auth.Policy{Edge: true}
 		peer      = auth.Policy{Peer: true}
 		operator  = auth.Policy{Operator: true}
-		read      = auth.Policy{Peer: true, Operator: true, APIKey: auth.CapRead}
-		admin     = auth.Policy{Peer: true, Operator: true, APIKey: auth.CapAdmin}
+		read      = auth.Policy{Peer: true, Member: true, Operator: true, APIKey: auth.CapRead}
+		admin     = auth.Policy{Peer: true, Member: true, Operator: true, APIKey: auth.CapAdmin}
 		send      = auth.Policy{Peer: true, APIKey: auth.CapSend}
 		// An invite token is signed by the mesh owner key, which is its own
 		// credential.
-		signed     = auth.Policy{Anonymous: true, Peer: true, Operator: true, APIKey: auth.CapAdmin}
+		signed     = auth.Policy{Anonymous: true, Peer: true, Member: true, Operator: true, APIKey: auth.CapAdmin}
 		stateWrite = auth.Policy{Peer: true, APIKey: auth.CapStateWrite}
 	)
 	return map[string]auth.Policy{

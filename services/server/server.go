@@ -31,6 +31,7 @@ import (
 	"claudemesh.dev/gen/pb/claudemesh/vault/v1/vaultv1connect"
 	"claudemesh.dev/services/auth"
 	"claudemesh.dev/services/catalog"
+	"claudemesh.dev/services/httpapi"
 	"claudemesh.dev/services/mesh"
 	"claudemesh.dev/services/scheduler"
 	"claudemesh.dev/services/vault"
@@ -49,6 +50,13 @@ type Config struct {
 	// ReplicaID names this broker process among the replicas sharing a
 	// database. Defaults to a random id.
 	ReplicaID string
+	// PublicURL is the broker's base URL as peers reach it; join links are
+	// built from it. Defaults to http:// and the address listened on.
+	PublicURL string
+	// Mesh tunes the mesh service (limits, grace period, status windows);
+	// its Store, Logger, NowFunc, ReplicaID and PublicURL are filled in by
+	// the server.
+	Mesh mesh.Config
 	// Edge tunes the WebSocket edge; its Mesh, InternalToken, Logger and
 	// Registerer are filled in by the server.
 	Edge edge.Config
@@ -69,6 +77,7 @@ func (c Config) WithDefaults() Config {
 	if c.ReplicaID == "" {
 		c.ReplicaID = randomHex(8)
 	}
+
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
@@ -100,6 +109,9 @@ type Server struct {
 	edge     *edge.Handler
 	registry *prometheus.Registry
 	started  time.Time
+	mesh     *mesh.Service
+	meshDone chan struct{}
+	stopMesh context.CancelFunc
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -117,13 +129,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		mem:      newMemListener(),
 		registry: prometheus.NewRegistry(),
 		started:  cfg.NowFunc(),
+		meshDone: make(chan struct{}),
 	}
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	internalToken := randomHex(32)
-	handler := s.routes(internalToken)
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	s.ln = ln
+	if s.cfg.PublicURL == "" {
+		s.cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	handler := s.routes(randomHex(32))
 
 	var public http.Protocols
 	public.SetHTTP1(true)
@@ -138,13 +160,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	var internal http.Protocols
 	internal.SetUnencryptedHTTP2(true)
 	s.internal = &http.Server{Handler: handler, Protocols: &internal}
-
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	s.ln = ln
 	return s, nil
 }
 
@@ -161,7 +176,11 @@ func (s *Server) routes(internalToken string) http.Handler {
 			NowFunc:       s.cfg.NowFunc,
 		}),
 	)}
-	meshSvc := mesh.New(mesh.Config{Store: s.cfg.Store, Logger: s.log.With("service", "mesh"), NowFunc: s.cfg.NowFunc})
+	meshCfg := s.cfg.Mesh
+	meshCfg.Store, meshCfg.Logger, meshCfg.NowFunc = s.cfg.Store, s.log.With("service", "mesh"), s.cfg.NowFunc
+	meshCfg.ReplicaID, meshCfg.PublicURL = s.cfg.ReplicaID, s.cfg.PublicURL
+	meshSvc := mesh.New(meshCfg)
+	s.mesh = meshSvc
 	schedSvc := scheduler.New(scheduler.Config{Store: s.cfg.Store, Logger: s.log.With("service", "scheduler"), NowFunc: s.cfg.NowFunc})
 	vaultSvc := vault.New(vault.Config{Store: s.cfg.Store, Logger: s.log.With("service", "vault"), NowFunc: s.cfg.NowFunc})
 	catalogSvc := catalog.New(catalog.Config{Store: s.cfg.Store, Logger: s.log.With("service", "catalog"), NowFunc: s.cfg.NowFunc})
@@ -185,6 +204,7 @@ func (s *Server) routes(internalToken string) http.Handler {
 	s.edge = edge.New(edgeCfg)
 	mux.Handle("GET /ws", s.edge)
 
+	httpapi.New(httpapi.Config{Mesh: meshSvc, Logger: s.log.With("component", "http"), NowFunc: s.cfg.NowFunc}).Register(mux)
 	mux.HandleFunc("GET /health", s.health)
 	mux.HandleFunc("GET /health/ready", s.ready)
 	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -209,6 +229,12 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // WebSocket is closed with 1001, in-flight requests finish (bounded by the
 // shutdown timeout). It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
+	meshCtx, stopMesh := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopMesh = stopMesh
+	go func() {
+		defer close(s.meshDone)
+		s.mesh.Run(meshCtx)
+	}()
 	errc := make(chan error, 2)
 	go func() { errc <- serveErr(s.internal.Serve(s.mem)) }()
 	go func() { errc <- serveErr(s.public.Serve(s.ln)) }()
@@ -229,7 +255,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 		defer cancel()
 		s.log.InfoContext(ctx, "broker shutting down", "sockets", s.edge.Conns())
-		errs := []error{s.edge.Shutdown(ctx), s.public.Shutdown(ctx), s.internal.Shutdown(ctx)}
+		// Sockets first (their goodbyes still reach the services), then the
+		// mesh service ends this replica's sessions, then the listeners.
+		errs := []error{s.edge.Shutdown(ctx)}
+		if s.stopMesh != nil {
+			s.stopMesh()
+			select {
+			case <-s.meshDone:
+			case <-ctx.Done():
+				errs = append(errs, ctx.Err())
+			}
+		}
+		errs = append(errs, s.public.Shutdown(ctx), s.internal.Shutdown(ctx))
 		s.shutdownErr = errors.Join(errs...)
 	})
 	return s.shutdownErr

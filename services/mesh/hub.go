@@ -1,0 +1,210 @@
+package mesh
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"claudemesh.dev/db"
+	meshv1 "claudemesh.dev/gen/pb/claudemesh/mesh/v1"
+)
+
+// session is a presence served by this replica: a socket attached through
+// the edge, or one in its grace period after the socket dropped. It caches
+// what routing needs so that the hot path reads no database rows.
+type session struct {
+	presenceID    string
+	meshID        string
+	memberID      string
+	memberPubkey  string
+	sessionPubkey string
+	sessionID     string
+	connectedAt   time.Time
+	// hookToken is what the session's hooks present to set its status.
+	hookToken string
+	// overflowed is set when events could not be buffered: the subscription
+	// ends and the edge closes the socket as a slow consumer.
+	overflowed atomic.Bool
+
+	mu          sync.Mutex
+	displayName string
+	groups      []db.GroupRole
+	visible     bool
+	status      string
+	statusSrc   string
+	statusAt    time.Time
+	summary     *string
+	profile     db.Profile
+	stats       db.Stats
+	// online is true while a socket is attached; false during the grace
+	// period.
+	online bool
+	grace  *time.Timer
+	// events buffers what Subscribe streams to the edge; sub is closed to
+	// end the current subscription (a new socket took over, or the session
+	// overflowed).
+	events chan *meshv1.SubscribeResponse
+	sub    chan struct{}
+	closed bool
+}
+
+// eventBuffer is how many events wait for a slow or reconnecting subscriber
+// before the session is closed as a slow consumer.
+const eventBuffer = 4096
+
+func newSession(p db.Presence, memberPubkey string) *session {
+	return &session{
+		presenceID:    p.ID,
+		meshID:        p.MeshID,
+		memberID:      p.MemberID,
+		memberPubkey:  memberPubkey,
+		sessionPubkey: p.SessionPubkey,
+		sessionID:     p.SessionID,
+		connectedAt:   p.ConnectedAt,
+		displayName:   p.DisplayName,
+		groups:        p.Groups,
+		visible:       p.Visible,
+		status:        p.Status,
+		statusSrc:     p.StatusSource,
+		statusAt:      p.StatusUpdatedAt,
+		summary:       p.Summary,
+		profile:       p.Profile,
+		stats:         p.Stats,
+		online:        true,
+		events:        make(chan *meshv1.SubscribeResponse, eventBuffer),
+		sub:           make(chan struct{}),
+	}
+}
+
+// routingKey is the pubkey peers address this session by: its session key,
+// else its member key.
+func (s *session) routingKey() string {
+	if s.sessionPubkey != "" {
+		return s.sessionPubkey
+	}
+	return s.memberPubkey
+}
+
+// deliver queues an event for the subscriber. It reports false when the
+// session's buffer is full, in which case the session must be closed.
+func (s *session) deliver(ev *meshv1.SubscribeResponse) bool {
+	select {
+	case s.events <- ev:
+		return true
+	default:
+		return false
+	}
+}
+
+// snapshot returns the mutable fields under the lock.
+func (s *session) snapshot() sessionView {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sessionView{
+		displayName: s.displayName,
+		groups:      slices.Clone(s.groups),
+		visible:     s.visible,
+		status:      s.status,
+		statusSrc:   s.statusSrc,
+		statusAt:    s.statusAt,
+		summary:     s.summary,
+		profile:     s.profile,
+		stats:       s.stats,
+		online:      s.online,
+	}
+}
+
+// sessionView is a consistent copy of a session's mutable fields.
+type sessionView struct {
+	displayName string
+	groups      []db.GroupRole
+	visible     bool
+	status      string
+	statusSrc   string
+	statusAt    time.Time
+	summary     *string
+	profile     db.Profile
+	stats       db.Stats
+	online      bool
+}
+
+// hub indexes this replica's sessions.
+type hub struct {
+	mu       sync.RWMutex
+	sessions map[string]*session
+	byMesh   map[string]map[string]*session
+}
+
+func newHub() *hub {
+	return &hub{sessions: map[string]*session{}, byMesh: map[string]map[string]*session{}}
+}
+
+func (h *hub) add(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sessions[s.presenceID] = s
+	m := h.byMesh[s.meshID]
+	if m == nil {
+		m = map[string]*session{}
+		h.byMesh[s.meshID] = m
+	}
+	m[s.presenceID] = s
+}
+
+func (h *hub) remove(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sessions[s.presenceID] != s {
+		return
+	}
+	delete(h.sessions, s.presenceID)
+	if m := h.byMesh[s.meshID]; m != nil {
+		delete(m, s.presenceID)
+		if len(m) == 0 {
+			delete(h.byMesh, s.meshID)
+		}
+	}
+}
+
+func (h *hub) get(presenceID string) *session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.sessions[presenceID]
+}
+
+// mesh returns the sessions of a mesh, in connection order.
+func (h *hub) mesh(meshID string) []*session {
+	h.mu.RLock()
+	out := make([]*session, 0, len(h.byMesh[meshID]))
+	for _, s := range h.byMesh[meshID] {
+		out = append(out, s)
+	}
+	h.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *session) int {
+		if c := a.connectedAt.Compare(b.connectedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.presenceID, b.presenceID)
+	})
+	return out
+}
+
+// count returns how many sessions a mesh has on this replica.
+func (h *hub) count(meshID string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.byMesh[meshID])
+}
+
+// all returns every session.
+func (h *hub) all() []*session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]*session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		out = append(out, s)
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package mesh
+
+import (
+	"context"
+	"time"
+)
+
+// sweepLoop runs the periodic work of a replica until ctx is done, then
+// ends every session it serves.
+func (s *Service) sweepLoop(ctx context.Context) {
+	heartbeat := time.NewTicker(s.cfg.HeartbeatInterval)
+	defer heartbeat.Stop()
+	// Status TTLs and pending hook statuses are swept more often than they
+	// expire, so nothing outlives its TTL by more than a quarter of it.
+	statuses := time.NewTicker(min(s.cfg.WorkingTTL, s.cfg.PendingStatusTTL) / 4)
+	defer statuses.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.close()
+			return
+		case <-heartbeat.C:
+			s.heartbeat(ctx)
+		case <-statuses.C:
+			s.sweepStatuses(ctx)
+		}
+	}
+}
+
+// heartbeat refreshes this replica's presences in one statement, and closes
+// presences whose replica stopped refreshing them.
+func (s *Service) heartbeat(ctx context.Context) {
+	now := s.now()
+	if _, err := s.store.HeartbeatReplica(ctx, s.cfg.ReplicaID, now); err != nil {
+		s.log.ErrorContext(ctx, "heartbeat presences", "err", err)
+	}
+	stale, err := s.store.DisconnectStalePresences(ctx, now.Add(-s.cfg.StaleAfter), now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "sweep stale presences", "err", err)
+		return
+	}
+	if len(stale) > 0 {
+		s.log.InfoContext(ctx, "closed stale presences", "count", len(stale))
+	}
+}
+
+// sweepStatuses flips sessions stuck in "working" back to "idle" and drops
+// pending hook statuses that no session claimed in time.
+func (s *Service) sweepStatuses(ctx context.Context) {
+	now := s.now()
+	ids, err := s.store.ExpireWorkingStatuses(ctx, now.Add(-s.cfg.WorkingTTL), now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "expire working statuses", "err", err)
+	}
+	for _, id := range ids {
+		if sess := s.hub.get(id); sess != nil {
+			sess.mu.Lock()
+			if sess.status == statusWorking {
+				sess.status, sess.statusSrc, sess.statusAt = statusIdle, sourceInferred, now
+			}
+			sess.mu.Unlock()
+		}
+	}
+	if _, err := s.store.DeletePendingStatuses(ctx, now.Add(-s.cfg.PendingStatusTTL)); err != nil {
+		s.log.ErrorContext(ctx, "sweep pending statuses", "err", err)
+	}
+}
+
+// close ends every session of this replica (their sockets are closing with
+// the broker) and marks its presences disconnected.
+func (s *Service) close() {
+	ctx := context.Background()
+	for _, sess := range s.hub.all() {
+		s.endSession(ctx, sess, endShutdown)
+	}
+	s.wg.Wait()
+	if _, err := s.store.DisconnectReplica(ctx, s.cfg.ReplicaID, s.now()); err != nil {
+		s.log.ErrorContext(ctx, "close this replica's presences", "err", err)
+	}
+}
