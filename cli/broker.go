@@ -24,6 +24,10 @@ type brokerOptions struct {
 	migrate   bool
 	logLevel  string
 	logFormat string
+	publicURL string
+	// localMesh makes sure this machine has a local mesh on the broker
+	// ("claudemesh up").
+	localMesh bool
 }
 
 func (o *brokerOptions) bind(cmd *cobra.Command, env *Env) {
@@ -33,6 +37,7 @@ func (o *brokerOptions) bind(cmd *cobra.Command, env *Env) {
 	f.BoolVar(&o.migrate, "migrate", true, "apply database migrations at start (always on for SQLite)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), text or json")
+	f.StringVar(&o.publicURL, "public-url", "", "the broker's base URL as peers reach it, for invite links (default http://<listen address>)")
 }
 
 func newUpCommand(env *Env) *cobra.Command {
@@ -45,6 +50,7 @@ your state directory. Nothing to install: this is the way to start.`,
 		Example: "  claudemesh up\n  claudemesh up --listen 127.0.0.1:7901 --data-dir /tmp/mesh",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.localMesh = true
 			return runBroker(cmd.Context(), env, opts)
 		},
 	}
@@ -104,21 +110,32 @@ func runBroker(ctx context.Context, env *Env, opts brokerOptions) error {
 		}
 	}
 	tokenPath := filepath.Join(dataDir, "operator-token")
-	_, created, err := server.OperatorToken(ctx, store, tokenPath, env.NowFunc())
+	token, created, err := server.OperatorToken(ctx, store, tokenPath, env.NowFunc())
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(ctx, server.Config{
-		Listen:  opts.listen,
-		Store:   store,
-		Logger:  log,
-		Version: Version(),
-		NowFunc: env.NowFunc,
+		Listen:    opts.listen,
+		PublicURL: opts.publicURL,
+		Store:     store,
+		Logger:    log,
+		Version:   Version(),
+		NowFunc:   env.NowFunc,
 	})
 	if err != nil {
 		return err
 	}
 	printBanner(env, srv.Addr().String(), dbURL, store.Engine(), tokenPath, created)
+	if opts.localMesh {
+		go func() {
+			msg, err := ensureLocalMesh(ctx, env, "ws://"+srv.Addr().String()+"/ws", token)
+			if err != nil {
+				log.ErrorContext(ctx, "set up the local mesh", "err", err)
+				return
+			}
+			_, _ = fmt.Fprintln(env.Stdout, msg)
+		}()
+	}
 	return srv.Serve(ctx)
 }
 

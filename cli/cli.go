@@ -66,6 +66,12 @@ Start a local broker with "claudemesh up".`,
 	root.AddCommand(
 		newUpCommand(env),
 		newBrokerCommand(env),
+		newMeshCommand(env),
+		newInviteCommand(env),
+		newJoinCommand(env),
+		newListCommand(env),
+		newLeaveCommand(env),
+		newPeersCommand(env),
 		newVersionCommand(env),
 	)
 	return root
