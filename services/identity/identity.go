@@ -98,7 +98,9 @@ func ParseKeyPair(publicHex, secretHex string) (KeyPair, error) {
 }
 
 // ParsePublic parses an ed25519 public key given as exactly 64 hex
-// characters, in upper or lower case. Anything else wraps ErrMalformed.
+// characters, in upper or lower case. Anything else wraps ErrMalformed. It
+// checks the encoding only, like the classic broker's shape check; Verify is
+// what rejects weak (small-order or non-canonical) points.
 func ParsePublic(s string) (ed25519.PublicKey, error) {
 	b, err := decodeHex(s, publicHexLen, "public key")
 	if err != nil {
@@ -160,6 +162,11 @@ func Sign(k KeyPair, msg []byte) string {
 // Verify checks a detached signature, given in hex, by the public key
 // pubkeyHex over msg. Either hex case is accepted. Errors wrap ErrMalformed
 // (bad hex or lengths) or ErrBadSignature (the signature does not verify).
+//
+// Like libsodium's crypto_sign_verify_detached, and unlike plain
+// ed25519.Verify, it rejects public keys that are small-order or
+// non-canonical point encodings and signatures whose R is a small-order
+// point, so it accepts exactly what the classic implementation accepts.
 func Verify(pubkeyHex string, msg []byte, signatureHex string) error {
 	pub, err := ParsePublic(pubkeyHex)
 	if err != nil {
@@ -168,6 +175,12 @@ func Verify(pubkeyHex string, msg []byte, signatureHex string) error {
 	sig, err := decodeHex(signatureHex, signatureHexLen, "signature")
 	if err != nil {
 		return fmt.Errorf("verify signature: %w", err)
+	}
+	if !isCanonicalPoint(pub) || hasSmallOrder(pub) {
+		return fmt.Errorf("verify signature: %w: public key is a small-order or non-canonical point", ErrBadSignature)
+	}
+	if hasSmallOrder(sig[:32]) {
+		return fmt.Errorf("verify signature: %w: signature R is a small-order point", ErrBadSignature)
 	}
 	if !ed25519.Verify(pub, msg, sig) {
 		return fmt.Errorf("verify signature: %w", ErrBadSignature)

@@ -326,7 +326,14 @@ func httpBase(brokerURL string) (string, error) {
 	if u.Hostname() == "" {
 		return "", fmt.Errorf("%w: %s has no host", identity.ErrMalformed, quoteShort(brokerURL))
 	}
-	return scheme + "://" + u.Host, nil
+	host := strings.TrimSuffix(u.Host, ":") // an empty port means the default one
+	base := scheme + "://" + host
+	// url.Parse checks hosts strictly only for http and https, so a ws URL
+	// can carry a host (such as "::0") that no http URL can.
+	if v, err := url.Parse(base); err != nil || v.Host != host || v.Hostname() == "" {
+		return "", fmt.Errorf("%w: %s has a host that is not valid in an %s URL", identity.ErrMalformed, quoteShort(brokerURL), scheme)
+	}
+	return base, nil
 }
 
 // JoinURL returns the broker's HTTP join URL for token:
