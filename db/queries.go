@@ -30,6 +30,7 @@ type Queries interface {
 	SkillQueries
 	FileQueries
 	PendingStatusQueries
+	NotifyQueries
 }
 
 // MeshQueries reads and writes meshes and their declared groups.
@@ -161,6 +162,12 @@ type PresenceQueries interface {
 	UpsertPeerState(ctx context.Context, s PeerState) error
 	// GetPeerState returns a member's peer state.
 	GetPeerState(ctx context.Context, meshID, memberID string) (PeerState, error)
+	// ListPeerStates returns the peer states of a mesh's members, by member
+	// id.
+	ListPeerStates(ctx context.Context, meshID string) ([]PeerState, error)
+	// GetPresenceBySessionPubkey returns the most recently connected
+	// presence of a mesh with a session key, live or not.
+	GetPresenceBySessionPubkey(ctx context.Context, meshID, sessionPubkey string) (Presence, error)
 }
 
 // ClaimDeliveriesParams selects the deliveries a session may take.
@@ -183,10 +190,14 @@ type ClaimDeliveriesParams struct {
 // MessageQueries reads and writes messages and their per-recipient
 // deliveries.
 type MessageQueries interface {
-	// InsertMessage inserts a message; ErrConflict if the sender already sent
-	// one with the same client message id.
-	InsertMessage(ctx context.Context, m Message) error
-	// InsertDeliveries inserts one delivery row per recipient.
+	// InsertMessages inserts messages (a batch: the broker commits
+	// concurrent sends together); ErrConflict, and nothing inserted, if a
+	// sender already sent a message with the same client message id.
+	InsertMessages(ctx context.Context, ms []Message) error
+	// InsertDeliveries inserts delivery rows, with every field given (a row
+	// may be inserted already claimed and pushed, for a recipient online on
+	// this broker). A message has at most one row per recipient member and
+	// session key; a second one is ErrConflict.
 	InsertDeliveries(ctx context.Context, ds []Delivery) error
 	// GetMessage returns a message by id.
 	GetMessage(ctx context.Context, id string) (Message, error)
@@ -203,9 +214,10 @@ type MessageQueries interface {
 	// priority), marks them pushed, and returns them with their messages in
 	// (created_at, id) order. Concurrent claims get disjoint rows.
 	ClaimDeliveries(ctx context.Context, p ClaimDeliveriesParams) ([]ClaimedDelivery, error)
-	// AckDelivery marks a member's delivery of a message acked; ErrNotFound if
-	// there is none. Acking twice keeps the first time.
-	AckDelivery(ctx context.Context, messageID, memberID string, at time.Time) error
+	// AckDeliveries marks acked the deliveries of these messages claimed by a
+	// presence, and returns how many were newly acked (acking twice keeps the
+	// first time; unknown ids and rows claimed by others are ignored).
+	AckDeliveries(ctx context.Context, claimedBy string, messageIDs []string, at time.Time) (int64, error)
 	// ReleaseClaims drops the claims a presence holds so others may take the
 	// rows, and returns how many.
 	ReleaseClaims(ctx context.Context, claimedBy string) (int64, error)
@@ -352,4 +364,21 @@ type PendingStatusQueries interface {
 	// DeletePendingStatuses deletes statuses created before before, or
 	// applied, and returns how many.
 	DeletePendingStatuses(ctx context.Context, before time.Time) (int64, error)
+}
+
+// NotifyQueries announce changes to the other broker replicas.
+type NotifyQueries interface {
+	// Notify sends payload on a channel to every replica listening (see
+	// Listener), when the transaction commits (at once outside one). SQLite
+	// serves one broker process, so there it does nothing.
+	Notify(ctx context.Context, channel, payload string) error
+}
+
+// Listener is implemented by stores that carry notifications between broker
+// replicas (Postgres LISTEN/NOTIFY).
+type Listener interface {
+	// Listen calls handle with the payload of every notification on channel
+	// until ctx is done, reconnecting after connection failures. It returns
+	// nil when ctx is done.
+	Listen(ctx context.Context, channel string, handle func(payload string)) error
 }

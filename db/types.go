@@ -198,8 +198,10 @@ type Message struct {
 	ExpiresAt           time.Time
 }
 
-// Delivery is one message's journey to one recipient member. An empty
-// RecipientSessionPubkey means any session of the member may take it.
+// Delivery is one message's journey to one recipient: a session of a member
+// (RecipientSessionPubkey set: only that session may take it) or any session
+// of the member (empty: for members offline when the message was sent, and
+// messages addressed to the member key).
 type Delivery struct {
 	MessageID              string
 	MeshID                 string

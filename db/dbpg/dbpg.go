@@ -6,6 +6,11 @@
 // strings for the few nullable text columns) and maps Postgres errors onto
 // db.ErrNotFound and db.ErrConflict. Migrations are embedded and run by goose under a
 // Postgres advisory lock, so replicas starting together do not race.
+//
+// Broker replicas tell each other about changes with Postgres
+// notifications: Notify (a query, so it is sent when its transaction
+// commits) and Store.Listen, which implements db.Listener on a connection of
+// its own.
 package dbpg
 
 import (

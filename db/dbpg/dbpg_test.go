@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestStore(t *testing.T) {
 				CreatedAt:      base.Add(time.Duration(i) * time.Millisecond),
 				ExpiresAt:      base.Add(time.Hour),
 			}
-			require.NoError(t, bundle.store.InsertMessage(bundle.ctx, msg))
+			require.NoError(t, bundle.store.InsertMessages(bundle.ctx, []db.Message{msg}))
 			deliveries = append(deliveries, db.Delivery{
 				MessageID:         msg.ID,
 				MeshID:            bundle.mesh.ID,
@@ -149,11 +150,18 @@ func TestStore(t *testing.T) {
 					}
 					mu.Unlock()
 					// Ack so this claimer's own re-claim skips the rows.
+					ids := make([]string, 0, len(got))
 					for _, c := range got {
-						if err := bundle.store.AckDelivery(bundle.ctx, c.Delivery.MessageID, recipient.ID, base.Add(2*time.Second)); err != nil {
-							errs <- err
-							return
-						}
+						ids = append(ids, c.Delivery.MessageID)
+					}
+					n, err := bundle.store.AckDeliveries(bundle.ctx, presence, ids, base.Add(2*time.Second))
+					if err != nil {
+						errs <- err
+						return
+					}
+					if n != int64(len(ids)) {
+						errs <- fmt.Errorf("%s acked %d of its %d rows", presence, n, len(ids))
+						return
 					}
 				}
 			})
@@ -190,7 +198,7 @@ func TestStore(t *testing.T) {
 				CreatedAt:       base.Add(time.Duration(i) * time.Second),
 				ExpiresAt:       base.Add(time.Hour),
 			}
-			require.NoError(t, bundle.store.InsertMessage(bundle.ctx, msg))
+			require.NoError(t, bundle.store.InsertMessages(bundle.ctx, []db.Message{msg}))
 			require.NoError(t, bundle.store.InsertDeliveries(bundle.ctx, []db.Delivery{{
 				MessageID:         msg.ID,
 				MeshID:            bundle.mesh.ID,

@@ -12,35 +12,48 @@ import (
 	"claudemesh.dev/db/internal/conv"
 )
 
-// InsertMessage inserts a message; db.ErrConflict if the sender already
-// sent one with the same client message id. An empty ClientMessageID is
-// stored as NULL, so it never conflicts.
-func (q *queries) InsertMessage(ctx context.Context, m db.Message) error {
-	err := q.q.InsertMessage(ctx, q.dbtx, sqlc.InsertMessageParams{
-		ID:                  m.ID,
-		MeshID:              m.MeshID,
-		SenderMemberID:      m.SenderMemberID,
-		SenderSessionPubkey: m.SenderSessionPubkey,
-		SenderName:          m.SenderName,
-		TargetSpec:          m.TargetSpec,
-		Priority:            m.Priority,
-		Nonce:               m.Nonce,
-		Ciphertext:          m.Ciphertext,
-		Subtype:             m.Subtype,
-		ClientMessageID:     conv.NullString(m.ClientMessageID),
-		RequestFingerprint:  m.RequestFingerprint,
-		ReplyToID:           m.ReplyToID,
-		CreatedAt:           m.CreatedAt,
-		ExpiresAt:           m.ExpiresAt,
-	})
-	if err != nil {
-		return fmt.Errorf("insert message: %w", interpretError(err))
+// InsertMessages inserts a batch of messages with a single COPY, which
+// stores all of them or none; db.ErrConflict if a sender already sent a
+// message with the same client message id (or the batch repeats one). An
+// empty ClientMessageID is stored as NULL, so it never conflicts.
+//
+// Inside InTx a conflict aborts the caller's transaction, as any failed
+// statement does on Postgres: the caller must return the error and let InTx
+// roll back.
+func (q *queries) InsertMessages(ctx context.Context, ms []db.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	params := make([]sqlc.InsertMessagesParams, 0, len(ms))
+	for _, m := range ms {
+		params = append(params, sqlc.InsertMessagesParams{
+			ID:                  m.ID,
+			MeshID:              m.MeshID,
+			SenderMemberID:      m.SenderMemberID,
+			SenderSessionPubkey: m.SenderSessionPubkey,
+			SenderName:          m.SenderName,
+			TargetSpec:          m.TargetSpec,
+			Priority:            m.Priority,
+			Nonce:               m.Nonce,
+			Ciphertext:          m.Ciphertext,
+			Subtype:             m.Subtype,
+			ClientMessageID:     conv.NullString(m.ClientMessageID),
+			RequestFingerprint:  m.RequestFingerprint,
+			ReplyToID:           m.ReplyToID,
+			CreatedAt:           m.CreatedAt,
+			ExpiresAt:           m.ExpiresAt,
+		})
+	}
+	if _, err := q.q.InsertMessages(ctx, q.dbtx, params); err != nil {
+		return fmt.Errorf("insert messages: %w", interpretError(err))
 	}
 	return nil
 }
 
-// InsertDeliveries inserts one delivery row per recipient with a single
-// COPY; db.ErrConflict if a row exists.
+// InsertDeliveries inserts delivery rows, every field as given, with a
+// single COPY that stores all of them or none; db.ErrConflict if a row for
+// the same message, recipient member and session key exists. Inside InTx a
+// conflict aborts the caller's transaction (see InsertMessages).
 func (q *queries) InsertDeliveries(ctx context.Context, ds []db.Delivery) error {
 	if len(ds) == 0 {
 		return nil
@@ -105,7 +118,8 @@ func (q *queries) FindMessagesByPrefix(ctx context.Context, meshID, prefix strin
 	return conv.MapRows(rows, messageFromRow)
 }
 
-// ListDeliveries returns a message's deliveries, by recipient member id.
+// ListDeliveries returns a message's deliveries, by recipient member id and
+// session key.
 func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.Delivery, error) {
 	rows, err := q.q.ListDeliveries(ctx, q.dbtx, messageID)
 	if err != nil {
@@ -117,7 +131,8 @@ func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.De
 // ClaimDeliveries leases the oldest deliverable rows for a session (not
 // acked, not expired, unclaimed, with a lapsed claim or already claimed by
 // the same presence, allowed priority), marks them pushed, and returns them
-// with their messages in (created_at, id) order. One statement does it;
+// with their messages in (created_at, id) order (a message's rows for the
+// member and for the session by session key). One statement does it;
 // concurrent claims get disjoint rows (FOR UPDATE SKIP LOCKED).
 func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParams) ([]db.ClaimedDelivery, error) {
 	rows, err := q.q.ClaimDeliveries(ctx, q.dbtx, sqlc.ClaimDeliveriesParams{
@@ -152,23 +167,30 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 		return cmp.Or(
 			a.Delivery.CreatedAt.Compare(b.Delivery.CreatedAt),
 			cmp.Compare(a.Delivery.MessageID, b.Delivery.MessageID),
+			cmp.Compare(a.Delivery.RecipientSessionPubkey, b.Delivery.RecipientSessionPubkey),
 		)
 	})
 	return claimed, nil
 }
 
-// AckDelivery marks a member's delivery of a message acked; db.ErrNotFound
-// if there is none. Acking twice keeps the first time.
-func (q *queries) AckDelivery(ctx context.Context, messageID, memberID string, at time.Time) error {
-	n, err := q.q.AckDelivery(ctx, q.dbtx, sqlc.AckDeliveryParams{
-		MessageID: messageID,
-		MemberID:  memberID,
-		AckedAt:   at,
-	})
-	if err := oneRow(n, err); err != nil {
-		return fmt.Errorf("ack delivery: %w", err)
+// AckDeliveries marks acked, in one statement, the not yet acked deliveries
+// of these messages claimed by claimedBy, and returns how many. Unknown ids,
+// rows claimed by others and rows already acked (which keep their first ack
+// time) are left alone. No ids, or an empty claimedBy (which is no presence:
+// unclaimed rows have it), ack nothing and run no query.
+func (q *queries) AckDeliveries(ctx context.Context, claimedBy string, messageIDs []string, at time.Time) (int64, error) {
+	if len(messageIDs) == 0 || claimedBy == "" {
+		return 0, nil
 	}
-	return nil
+	n, err := q.q.AckDeliveries(ctx, q.dbtx, sqlc.AckDeliveriesParams{
+		AckedAt:    at,
+		MessageIds: messageIDs,
+		ClaimedBy:  claimedBy,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ack deliveries: %w", interpretError(err))
+	}
+	return n, nil
 }
 
 // ReleaseClaims drops the claims a presence holds on pending (not acked, not

@@ -73,6 +73,23 @@ func (q *queries) GetPresence(ctx context.Context, id string) (db.Presence, erro
 	return p, nil
 }
 
+// GetPresenceBySessionPubkey returns the most recently connected presence
+// of a mesh with a session key, live or not (the latest id on a tie).
+func (q *queries) GetPresenceBySessionPubkey(ctx context.Context, meshID, sessionPubkey string) (db.Presence, error) {
+	row, err := q.q.GetPresenceBySessionPubkey(ctx, q.dbtx, sqlc.GetPresenceBySessionPubkeyParams{
+		MeshID:        meshID,
+		SessionPubkey: sessionPubkey,
+	})
+	if err != nil {
+		return db.Presence{}, fmt.Errorf("get presence by session pubkey: %w", interpretError(err))
+	}
+	p, err := presenceFromRow(row)
+	if err != nil {
+		return db.Presence{}, fmt.Errorf("get presence by session pubkey: %w", err)
+	}
+	return p, nil
+}
+
 // ListLivePresences returns a mesh's live presences, by connection time.
 func (q *queries) ListLivePresences(ctx context.Context, meshID string) ([]db.Presence, error) {
 	rows, err := q.q.ListLivePresences(ctx, q.dbtx, meshID)
@@ -303,6 +320,19 @@ func (q *queries) GetPeerState(ctx context.Context, meshID, memberID string) (db
 		return db.PeerState{}, fmt.Errorf("get peer state: %w", err)
 	}
 	return s, nil
+}
+
+// ListPeerStates returns the peer states of a mesh's members, by member id.
+func (q *queries) ListPeerStates(ctx context.Context, meshID string) ([]db.PeerState, error) {
+	rows, err := q.q.ListPeerStates(ctx, q.dbtx, meshID)
+	if err != nil {
+		return nil, fmt.Errorf("list peer states: %w", interpretError(err))
+	}
+	states, err := conv.MapRows(rows, peerStateFromRow)
+	if err != nil {
+		return nil, fmt.Errorf("list peer states: %w", err)
+	}
+	return states, nil
 }
 
 func presenceFromRow(row sqlc.Presence) (db.Presence, error) {

@@ -366,6 +366,42 @@ func TestInTx(t *testing.T) {
 		require.NoError(t, err)
 	})
 
+	t.Run("FailedBatchUndoneInCallersTx", func(t *testing.T) {
+		t.Parallel()
+
+		s := newStore(t)
+		ctx := t.Context()
+
+		m := testMesh()
+		sender := testMember(m.ID)
+		message := func(clientID string) db.Message {
+			return db.Message{
+				ID: db.NewID(), MeshID: m.ID, SenderMemberID: sender.ID, TargetSpec: "@bob",
+				Priority: "next", Ciphertext: "x", ClientMessageID: clientID,
+				CreatedAt: m.CreatedAt, ExpiresAt: m.CreatedAt.Add(time.Hour),
+			}
+		}
+		kept := message("")
+		first, dup := message("c1"), message("c1")
+
+		// A failing batch inside InTx undoes its own rows (a savepoint), and
+		// leaves the transaction and the writes before it usable. (Postgres
+		// aborts the whole transaction instead; see dbtest.)
+		require.NoError(t, s.InTx(ctx, func(q db.Queries) error {
+			require.NoError(t, q.CreateMesh(ctx, m))
+			require.NoError(t, q.CreateMember(ctx, sender))
+			require.ErrorIs(t, q.InsertMessages(ctx, []db.Message{first, dup}), db.ErrConflict)
+			return q.InsertMessages(ctx, []db.Message{kept})
+		}))
+
+		_, err := s.GetMessage(ctx, kept.ID)
+		require.NoError(t, err)
+		for _, id := range []string{first.ID, dup.ID} {
+			_, err = s.GetMessage(ctx, id)
+			require.ErrorIs(t, err, db.ErrNotFound)
+		}
+	})
+
 	t.Run("Rollback", func(t *testing.T) {
 		t.Parallel()
 
@@ -428,7 +464,7 @@ func TestClaimDeliveriesConcurrent(t *testing.T) {
 			CreatedAt:      base.Add(time.Duration(i) * time.Second),
 			ExpiresAt:      base.Add(time.Hour),
 		}
-		require.NoError(t, s.InsertMessage(ctx, msg))
+		require.NoError(t, s.InsertMessages(ctx, []db.Message{msg}))
 		require.NoError(t, s.InsertDeliveries(ctx, []db.Delivery{{
 			MessageID:         msg.ID,
 			MeshID:            m.ID,

@@ -1,8 +1,10 @@
 package dbsqlite
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -48,32 +50,47 @@ func deliveryFromRow(r sqlc.Delivery) (db.Delivery, error) {
 	}, nil
 }
 
-// InsertMessage inserts a message; db.ErrConflict if the sender already sent
-// one with the same client message id. An empty ClientMessageID is stored as
-// NULL, which the unique index ignores.
-func (q *queries) InsertMessage(ctx context.Context, m db.Message) error {
-	return wrapErr("insert message", q.q.InsertMessage(ctx, q.dbtx, sqlc.InsertMessageParams{
-		ID:                  m.ID,
-		MeshID:              m.MeshID,
-		SenderMemberID:      m.SenderMemberID,
-		SenderSessionPubkey: m.SenderSessionPubkey,
-		SenderName:          m.SenderName,
-		TargetSpec:          m.TargetSpec,
-		Priority:            m.Priority,
-		Nonce:               m.Nonce,
-		Ciphertext:          m.Ciphertext,
-		Subtype:             m.Subtype,
-		ClientMessageID:     conv.NullString(m.ClientMessageID),
-		RequestFingerprint:  m.RequestFingerprint,
-		ReplyToID:           m.ReplyToID,
-		CreatedAt:           micros(m.CreatedAt),
-		ExpiresAt:           micros(m.ExpiresAt),
+// InsertMessages inserts a batch of messages, all or none; db.ErrConflict
+// if a sender already sent a message with the same client message id (or
+// the batch repeats one). An empty ClientMessageID is stored as NULL, which
+// the unique index ignores. sqlc cannot batch inserts on SQLite
+// (sqlc-dev/sqlc#3802), so the messages go one statement each, in one
+// transaction: the Store's own, or the caller's inside InTx (see withTx).
+func (q *queries) InsertMessages(ctx context.Context, ms []db.Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	return wrapErr("insert messages", q.withTx(ctx, func(q *queries) error {
+		for _, m := range ms {
+			err := q.q.InsertMessage(ctx, q.dbtx, sqlc.InsertMessageParams{
+				ID:                  m.ID,
+				MeshID:              m.MeshID,
+				SenderMemberID:      m.SenderMemberID,
+				SenderSessionPubkey: m.SenderSessionPubkey,
+				SenderName:          m.SenderName,
+				TargetSpec:          m.TargetSpec,
+				Priority:            m.Priority,
+				Nonce:               m.Nonce,
+				Ciphertext:          m.Ciphertext,
+				Subtype:             m.Subtype,
+				ClientMessageID:     conv.NullString(m.ClientMessageID),
+				RequestFingerprint:  m.RequestFingerprint,
+				ReplyToID:           m.ReplyToID,
+				CreatedAt:           micros(m.CreatedAt),
+				ExpiresAt:           micros(m.ExpiresAt),
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	}))
 }
 
-// InsertDeliveries inserts one delivery row per recipient, all or none.
-// sqlc cannot batch inserts on SQLite (sqlc-dev/sqlc#3802), so the rows go
-// one statement each, in one transaction.
+// InsertDeliveries inserts delivery rows, every field as given, all or
+// none; db.ErrConflict if a row for the same message, recipient member and
+// session key exists. As in InsertMessages, the rows go one statement each,
+// in one transaction.
 func (q *queries) InsertDeliveries(ctx context.Context, ds []db.Delivery) error {
 	if len(ds) == 0 {
 		return nil
@@ -143,7 +160,8 @@ func (q *queries) FindMessagesByPrefix(ctx context.Context, meshID, prefix strin
 	return out, wrapErr("find messages by prefix", err)
 }
 
-// ListDeliveries returns a message's deliveries, by recipient.
+// ListDeliveries returns a message's deliveries, by recipient member id and
+// session key.
 func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.Delivery, error) {
 	rows, err := q.q.ListDeliveries(ctx, q.dbtx, messageID)
 	if err != nil {
@@ -154,14 +172,15 @@ func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.De
 }
 
 // ClaimDeliveries leases the oldest deliverable rows for a session and
-// returns them with their messages in (created_at, id) order.
+// returns them with their messages in (created_at, id) order (a message's
+// rows for the member and for the session by session key).
 //
-// Postgres does this in one UPDATE … FOR UPDATE SKIP LOCKED. SQLite has
-// neither, and needs neither: the select, the lease and the message read run
-// in one transaction that began IMMEDIATE, so it holds the database's only
-// write lock throughout and a concurrent claim waits, then sees the rows
-// leased. Called on the Store it opens that transaction itself; inside InTx
-// it runs in the caller's.
+// Postgres does this in one UPDATE … FOR UPDATE SKIP LOCKED. SQLite needs
+// no row locks: the lease is one UPDATE … RETURNING, and the message read
+// runs with it in one transaction that began IMMEDIATE, so it holds the
+// database's only write lock throughout and a concurrent claim waits, then
+// sees the rows leased. Called on the Store it opens that transaction
+// itself; inside InTx it runs in the caller's.
 func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParams) ([]db.ClaimedDelivery, error) {
 	if p.Limit <= 0 || len(p.Priorities) == 0 {
 		return nil, nil
@@ -172,33 +191,25 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 	}
 	var out []db.ClaimedDelivery
 	err = q.withTx(ctx, func(q *queries) error {
-		rows, err := q.q.SelectClaimableDeliveries(ctx, q.dbtx, sqlc.SelectClaimableDeliveriesParams{
+		rows, err := q.q.ClaimDeliveries(ctx, q.dbtx, sqlc.ClaimDeliveriesParams{
+			ClaimedBy:     p.ClaimedBy,
+			LeaseUntil:    microsOf(p.LeaseUntil),
+			Now:           microsOf(p.Now),
 			MeshID:        p.MeshID,
 			MemberID:      p.MemberID,
 			SessionPubkey: p.SessionPubkey,
-			Now:           micros(p.Now),
-			ClaimedBy:     p.ClaimedBy,
 			Priorities:    string(priorities),
 			Limit:         int64(p.Limit),
 		})
 		if err != nil || len(rows) == 0 {
 			return err
 		}
-		ids := make([]string, len(rows))
-		for i, r := range rows {
-			ids[i] = r.MessageID
+		ids := make([]string, 0, len(rows))
+		for _, r := range rows {
+			ids = append(ids, r.MessageID)
 		}
-		err = q.q.LeaseDeliveries(ctx, q.dbtx, sqlc.LeaseDeliveriesParams{
-			ClaimedBy:         p.ClaimedBy,
-			ClaimExpiresAt:    microsOf(p.LeaseUntil),
-			Now:               microsOf(p.Now),
-			RecipientMemberID: p.MemberID,
-			MessageIds:        ids,
-		})
-		if err != nil {
-			return err
-		}
-		msgRows, err := q.q.ListMessagesByIDs(ctx, q.dbtx, ids)
+		slices.Sort(ids)
+		msgRows, err := q.q.ListMessagesByIDs(ctx, q.dbtx, slices.Compact(ids))
 		if err != nil {
 			return err
 		}
@@ -220,12 +231,6 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 			if !ok {
 				return fmt.Errorf("message %s of a delivery is missing", d.MessageID)
 			}
-			// What LeaseDeliveries wrote.
-			d.ClaimedBy = p.ClaimedBy
-			d.ClaimExpiresAt = new(fromMicros(micros(p.LeaseUntil)))
-			if d.PushedAt == nil {
-				d.PushedAt = new(fromMicros(micros(p.Now)))
-			}
 			out = append(out, db.ClaimedDelivery{Delivery: d, Message: m})
 		}
 		return nil
@@ -233,18 +238,39 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 	if err != nil {
 		return nil, wrapErr("claim deliveries", err)
 	}
+	// UPDATE … RETURNING has no order of its own.
+	slices.SortFunc(out, func(a, b db.ClaimedDelivery) int {
+		return cmp.Or(
+			a.Delivery.CreatedAt.Compare(b.Delivery.CreatedAt),
+			cmp.Compare(a.Delivery.MessageID, b.Delivery.MessageID),
+			cmp.Compare(a.Delivery.RecipientSessionPubkey, b.Delivery.RecipientSessionPubkey),
+		)
+	})
 	return out, nil
 }
 
-// AckDelivery marks a member's delivery of a message acked; db.ErrNotFound
-// if there is none. Acking twice keeps the first time.
-func (q *queries) AckDelivery(ctx context.Context, messageID, memberID string, at time.Time) error {
-	n, err := q.q.AckDelivery(ctx, q.dbtx, sqlc.AckDeliveryParams{
-		AckedAt:           microsOf(at),
-		MessageID:         messageID,
-		RecipientMemberID: memberID,
+// AckDeliveries marks acked, in one statement, the not yet acked deliveries
+// of these messages claimed by claimedBy, and returns how many. Unknown ids,
+// rows claimed by others and rows already acked (which keep their first ack
+// time) are left alone. No ids, or an empty claimedBy (which is no presence:
+// unclaimed rows have it), ack nothing and run no query.
+func (q *queries) AckDeliveries(ctx context.Context, claimedBy string, messageIDs []string, at time.Time) (int64, error) {
+	if len(messageIDs) == 0 || claimedBy == "" {
+		return 0, nil
+	}
+	ids, err := conv.EncodeArray(messageIDs)
+	if err != nil {
+		return 0, wrapErr("ack deliveries", err)
+	}
+	n, err := q.q.AckDeliveries(ctx, q.dbtx, sqlc.AckDeliveriesParams{
+		AckedAt:    microsOf(at),
+		MessageIds: string(ids),
+		ClaimedBy:  claimedBy,
 	})
-	return requireRows("ack delivery", n, err)
+	if err != nil {
+		return 0, wrapErr("ack deliveries", err)
+	}
+	return n, nil
 }
 
 // ReleaseClaims drops the claims a presence holds on pending deliveries so

@@ -134,6 +134,20 @@ func (q *queries) GetPresence(ctx context.Context, id string) (db.Presence, erro
 	return p, wrapErr("get presence", err)
 }
 
+// GetPresenceBySessionPubkey returns the most recently connected presence
+// of a mesh with a session key, live or not (the latest id on a tie).
+func (q *queries) GetPresenceBySessionPubkey(ctx context.Context, meshID, sessionPubkey string) (db.Presence, error) {
+	r, err := q.q.GetPresenceBySessionPubkey(ctx, q.dbtx, sqlc.GetPresenceBySessionPubkeyParams{
+		MeshID:        meshID,
+		SessionPubkey: sessionPubkey,
+	})
+	if err != nil {
+		return db.Presence{}, wrapErr("get presence by session pubkey", err)
+	}
+	p, err := presenceFromRow(r)
+	return p, wrapErr("get presence by session pubkey", err)
+}
+
 // ListLivePresences returns a mesh's live presences, by connection time.
 func (q *queries) ListLivePresences(ctx context.Context, meshID string) ([]db.Presence, error) {
 	rows, err := q.q.ListLivePresences(ctx, q.dbtx, meshID)
@@ -341,4 +355,14 @@ func (q *queries) GetPeerState(ctx context.Context, meshID, memberID string) (db
 	}
 	s, err := peerStateFromRow(r)
 	return s, wrapErr("get peer state", err)
+}
+
+// ListPeerStates returns the peer states of a mesh's members, by member id.
+func (q *queries) ListPeerStates(ctx context.Context, meshID string) ([]db.PeerState, error) {
+	rows, err := q.q.ListPeerStates(ctx, q.dbtx, meshID)
+	if err != nil {
+		return nil, wrapErr("list peer states", err)
+	}
+	out, err := conv.MapRows(rows, peerStateFromRow)
+	return out, wrapErr("list peer states", err)
 }

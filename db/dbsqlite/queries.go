@@ -26,11 +26,12 @@ type queries struct {
 
 var _ db.Queries = (*queries)(nil)
 
-// withTx runs fn in a transaction: a new one when q runs on the pool, q's
-// own when q already runs in one.
+// withTx runs fn atomically: in a new transaction when q runs on the pool,
+// under a savepoint of q's own transaction when q already runs in one (see
+// withSavepoint).
 func (q *queries) withTx(ctx context.Context, fn func(q *queries) error) (err error) {
 	if q.pool == nil {
-		return fn(q)
+		return q.withSavepoint(ctx, fn)
 	}
 	tx, err := q.pool.BeginTx(ctx, nil)
 	if err != nil {
@@ -51,6 +52,38 @@ func (q *queries) withTx(ctx context.Context, fn func(q *queries) error) (err er
 		return fmt.Errorf("commit transaction: %w", interpretError(err))
 	}
 	committed = true
+	return nil
+}
+
+// savepointName names withSavepoint's savepoint. Savepoints nest, so one
+// name serves every level.
+const savepointName = "dbsqlite_atomic"
+
+// withSavepoint runs fn in q's transaction under a savepoint. When fn fails
+// its writes are rolled back and the caller's earlier writes, and the
+// transaction, stay usable: a multi-statement method fails as a whole
+// inside InTx too, as it does outside one. (Postgres instead aborts the
+// whole transaction on a failed statement; portable callers return the
+// error.)
+func (q *queries) withSavepoint(ctx context.Context, fn func(q *queries) error) error {
+	if _, err := q.dbtx.ExecContext(ctx, "SAVEPOINT "+savepointName); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(q); err != nil {
+		// Undo fn's writes even when ctx is done. ROLLBACK TO keeps the
+		// savepoint, so release it too.
+		undoCtx := context.WithoutCancel(ctx)
+		if _, rbErr := q.dbtx.ExecContext(undoCtx, "ROLLBACK TO "+savepointName); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
+		}
+		if _, relErr := q.dbtx.ExecContext(undoCtx, "RELEASE "+savepointName); relErr != nil {
+			return errors.Join(err, fmt.Errorf("release savepoint: %w", relErr))
+		}
+		return err
+	}
+	if _, err := q.dbtx.ExecContext(ctx, "RELEASE "+savepointName); err != nil {
+		return fmt.Errorf("release savepoint: %w", interpretError(err))
+	}
 	return nil
 }
 

@@ -234,10 +234,11 @@ func testDelivery(m db.Message, recipientID string, mods ...func(*db.Delivery)) 
 	}, mods)
 }
 
-// sendMessage inserts a message and one delivery per recipient.
+// sendMessage inserts a message and one delivery per recipient member (to
+// any session of it).
 func sendMessage(t *testing.T, q db.Queries, m db.Message, recipientIDs ...string) []db.Delivery {
 	t.Helper()
-	require.NoError(t, q.InsertMessage(t.Context(), m))
+	require.NoError(t, q.InsertMessages(t.Context(), []db.Message{m}))
 	ds := make([]db.Delivery, 0, len(recipientIDs))
 	for _, id := range recipientIDs {
 		ds = append(ds, testDelivery(m, id))

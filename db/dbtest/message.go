@@ -68,51 +68,116 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		return ids
 	}
 
-	// requireDelivery fails unless the stored delivery of d's message to d's
-	// recipient equals d.
+	// requireDelivery fails unless the stored delivery of want's message to
+	// want's recipient (member and session key) equals want.
 	requireDelivery := func(t *testing.T, q db.Queries, want db.Delivery) {
 		t.Helper()
 		ds, err := q.ListDeliveries(t.Context(), want.MessageID)
 		require.NoError(t, err)
 		for _, d := range ds {
-			if d.RecipientMemberID == want.RecipientMemberID {
+			if d.RecipientMemberID == want.RecipientMemberID && d.RecipientSessionPubkey == want.RecipientSessionPubkey {
 				require.Equal(t, want, d)
 				return
 			}
 		}
-		require.Failf(t, "delivery not found", "message %s, recipient %s", want.MessageID, want.RecipientMemberID)
+		require.Failf(t, "delivery not found", "message %s, recipient %s, session %q",
+			want.MessageID, want.RecipientMemberID, want.RecipientSessionPubkey)
 	}
 
-	t.Run("AckDelivery", func(t *testing.T) {
+	// insertDeliveries inserts m and the deliveries ds of it as given.
+	insertDeliveries := func(t *testing.T, q db.Queries, m db.Message, ds ...db.Delivery) []db.Delivery {
+		t.Helper()
+		require.NoError(t, q.InsertMessages(t.Context(), []db.Message{m}))
+		require.NoError(t, q.InsertDeliveries(t.Context(), ds))
+		return ds
+	}
+
+	t.Run("AckDeliveries", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
 		ctx := t.Context()
 
-		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
 		other := createMember(t, bundle.store, bundle.mesh.ID)
-		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID, other.ID)
+		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		// m1 goes to the recipient twice, to the member and to its session,
+		// and to another member; m2 to the recipient's member only.
+		ds1 := insertDeliveries(t, bundle.store, m1,
+			testDelivery(m1, bundle.recipient.ID),
+			testDelivery(m1, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = bundle.session }),
+			testDelivery(m1, other.ID),
+		)
+		ds2 := sendMessage(t, bundle.store, m2, bundle.recipient.ID)
 
 		p := claimParams(bundle)
-		_, err := bundle.store.ClaimDeliveries(ctx, p)
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
 		require.NoError(t, err)
+		require.Len(t, got, 3)
+		pOther := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.MemberID = other.ID
+			p.ClaimedBy = "presence-other"
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, pOther)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		// Sent after the claim: unclaimed.
+		m3 := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		ds3 := sendMessage(t, bundle.store, m3, bundle.recipient.ID)
 
-		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, bundle.recipient.ID, at(2*time.Minute)))
-		want := claimed(ds[0], m, p, p.Now).Delivery
-		want.AckedAt = ptr(at(2 * time.Minute))
-		requireDelivery(t, bundle.store, want)
-		requireDelivery(t, bundle.store, ds[1])
+		// Only the rows presence-1 claimed are acked: both of m1's rows to the
+		// recipient, not the other member's; unknown ids and the unclaimed
+		// row are ignored.
+		n, err := bundle.store.AckDeliveries(ctx, p.ClaimedBy, []string{m1.ID, m3.ID, db.NewID(), m2.ID}, at(2*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(3), n)
 
-		// Acking twice keeps the first time.
-		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, bundle.recipient.ID, at(3*time.Minute)))
-		requireDelivery(t, bundle.store, want)
+		ackedAt := func(d db.Delivery, p db.ClaimDeliveriesParams, when time.Time) db.Delivery {
+			d = claimed(d, db.Message{}, p, p.Now).Delivery
+			d.AckedAt = ptr(when)
+			return d
+		}
+		requireDelivery(t, bundle.store, ackedAt(ds1[0], p, at(2*time.Minute)))
+		requireDelivery(t, bundle.store, ackedAt(ds1[1], p, at(2*time.Minute)))
+		requireDelivery(t, bundle.store, ackedAt(ds2[0], p, at(2*time.Minute)))
+		requireDelivery(t, bundle.store, claimed(ds1[2], m1, pOther, pOther.Now).Delivery)
+		requireDelivery(t, bundle.store, ds3[0])
 
-		// A delivery may be acked without having been claimed.
-		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, other.ID, at(4*time.Minute)))
-		ds[1].AckedAt = ptr(at(4 * time.Minute))
-		requireDelivery(t, bundle.store, ds[1])
+		// Acking again acks nothing and keeps the first time.
+		n, err = bundle.store.AckDeliveries(ctx, p.ClaimedBy, []string{m1.ID, m2.ID}, at(3*time.Minute))
+		require.NoError(t, err)
+		require.Zero(t, n)
+		requireDelivery(t, bundle.store, ackedAt(ds1[0], p, at(2*time.Minute)))
 
-		requireNotFound(t, bundle.store.AckDelivery(ctx, db.NewID(), bundle.recipient.ID, at(time.Minute)))
-		requireNotFound(t, bundle.store.AckDelivery(ctx, m.ID, bundle.sender.ID, at(time.Minute)))
+		// Another presence acks its own row only.
+		n, err = bundle.store.AckDeliveries(ctx, pOther.ClaimedBy, []string{m1.ID, m2.ID, m3.ID}, at(4*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		requireDelivery(t, bundle.store, ackedAt(ds1[2], pOther, at(4*time.Minute)))
+
+		// No ids, or no claimer (unclaimed rows have none), ack nothing.
+		for _, ids := range [][]string{nil, {}} {
+			n, err = bundle.store.AckDeliveries(ctx, p.ClaimedBy, ids, at(5*time.Minute))
+			require.NoError(t, err)
+			require.Zero(t, n)
+		}
+		n, err = bundle.store.AckDeliveries(ctx, "", []string{m3.ID}, at(5*time.Minute))
+		require.NoError(t, err)
+		require.Zero(t, n)
+		requireDelivery(t, bundle.store, ds3[0])
+
+		// Inside a transaction too.
+		require.NoError(t, bundle.store.InTx(ctx, func(q db.Queries) error {
+			got, err := q.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) { p.ClaimedBy = "presence-2" }))
+			require.NoError(t, err)
+			require.Len(t, got, 1)
+			n, err := q.AckDeliveries(ctx, "presence-2", []string{m3.ID}, at(6*time.Minute))
+			require.NoError(t, err)
+			require.Equal(t, int64(1), n)
+			return nil
+		}))
+		pending, err := bundle.store.CountPendingDeliveries(ctx)
+		require.NoError(t, err)
+		require.Zero(t, pending)
 	})
 
 	t.Run("ClaimDeliveries", func(t *testing.T) {
@@ -153,13 +218,18 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 
 		claimedThenAcked := testMessage(bundle.mesh.ID, bundle.sender.ID)
 		sendMessage(t, bundle.store, claimedThenAcked, bundle.recipient.ID)
-		_, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle))
+		p := claimParams(bundle)
+		_, err := bundle.store.ClaimDeliveries(ctx, p)
 		require.NoError(t, err)
-		require.NoError(t, bundle.store.AckDelivery(ctx, claimedThenAcked.ID, bundle.recipient.ID, at(time.Minute)))
+		n, err := bundle.store.AckDeliveries(ctx, p.ClaimedBy, []string{claimedThenAcked.ID}, at(time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
 
+		// Inserted acked and never claimed.
 		ackedUnclaimed := testMessage(bundle.mesh.ID, bundle.sender.ID)
-		sendMessage(t, bundle.store, ackedUnclaimed, bundle.recipient.ID)
-		require.NoError(t, bundle.store.AckDelivery(ctx, ackedUnclaimed.ID, bundle.recipient.ID, at(time.Minute)))
+		insertDeliveries(t, bundle.store, ackedUnclaimed, testDelivery(ackedUnclaimed, bundle.recipient.ID, func(d *db.Delivery) {
+			d.AckedAt = ptr(at(time.Minute))
+		}))
 
 		// Long after the lease lapsed, by the same presence or another one.
 		for _, by := range []string{"presence-1", "presence-2"} {
@@ -408,6 +478,69 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		}
 	})
 
+	t.Run("ClaimDeliveriesMemberAndSessionRows", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// The broker writes a member row (any session) for a member offline
+		// when the message was sent, and a row per session for one online; a
+		// message may have both kinds for one member.
+		sessionB := db.NewID()
+		toSession := func(key string) func(*db.Delivery) {
+			return func(d *db.Delivery) { d.RecipientSessionPubkey = key }
+		}
+		toMember := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		toSessions := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		toBoth := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(2 * time.Second) })
+		toBothLater := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(3 * time.Second) })
+		dMember := insertDeliveries(t, bundle.store, toMember, testDelivery(toMember, bundle.recipient.ID))
+		dSessions := insertDeliveries(t, bundle.store, toSessions,
+			testDelivery(toSessions, bundle.recipient.ID, toSession(bundle.session)),
+			testDelivery(toSessions, bundle.recipient.ID, toSession(sessionB)),
+		)
+		dBoth := insertDeliveries(t, bundle.store, toBoth,
+			testDelivery(toBoth, bundle.recipient.ID),
+			testDelivery(toBoth, bundle.recipient.ID, toSession(bundle.session)),
+		)
+		dBothLater := insertDeliveries(t, bundle.store, toBothLater,
+			testDelivery(toBothLater, bundle.recipient.ID, toSession(bundle.session)),
+			testDelivery(toBothLater, bundle.recipient.ID),
+		)
+
+		// The session claims its member's rows and its own, oldest first and,
+		// within a message, the member row first. The limit may part a
+		// message's two rows: the one left out stays unclaimed.
+		p1 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) { p.Limit = 3 })
+		got, err := bundle.store.ClaimDeliveries(ctx, p1)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{
+			claimed(dMember[0], toMember, p1, p1.Now),
+			claimed(dSessions[0], toSessions, p1, p1.Now),
+			claimed(dBoth[0], toBoth, p1, p1.Now),
+		}, got)
+		requireDelivery(t, bundle.store, dBoth[1])
+		requireDelivery(t, bundle.store, dSessions[1])
+
+		p2 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) { p.ClaimedBy = "presence-2" })
+		got, err = bundle.store.ClaimDeliveries(ctx, p2)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{
+			claimed(dBoth[1], toBoth, p2, p2.Now),
+			claimed(dBothLater[1], toBothLater, p2, p2.Now),
+			claimed(dBothLater[0], toBothLater, p2, p2.Now),
+		}, got)
+
+		// The other session finds only its own row.
+		pB := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.SessionPubkey = sessionB
+			p.ClaimedBy = "presence-b"
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, pB)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(dSessions[1], toSessions, pB, pB.Now)}, got)
+	})
+
 	t.Run("ClaimDeliveriesOrder", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
@@ -543,9 +676,7 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		anySession := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
 		toA := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
 		toB := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(2 * time.Second) })
-		for _, m := range []db.Message{anySession, toA, toB} {
-			require.NoError(t, bundle.store.InsertMessage(ctx, m))
-		}
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{anySession, toA, toB}))
 		dAny := testDelivery(anySession, bundle.recipient.ID)
 		dA := testDelivery(toA, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = bundle.session })
 		dB := testDelivery(toB, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = sessionB })
@@ -589,13 +720,15 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.Equal(t, int64(3), n)
 
 		// Claimed rows are still pending; acked and expired ones are not.
-		_, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle))
+		p := claimParams(bundle)
+		_, err = bundle.store.ClaimDeliveries(ctx, p)
 		require.NoError(t, err)
 		n, err = bundle.store.CountPendingDeliveries(ctx)
 		require.NoError(t, err)
 		require.Equal(t, int64(3), n)
 
-		require.NoError(t, bundle.store.AckDelivery(ctx, m1.ID, other.ID, at(time.Minute)))
+		_, err = bundle.store.AckDeliveries(ctx, p.ClaimedBy, []string{m1.ID}, at(time.Minute))
+		require.NoError(t, err)
 		_, err = bundle.store.ExpireDeliveries(ctx, at(time.Minute))
 		require.NoError(t, err)
 		n, err = bundle.store.CountPendingDeliveries(ctx)
@@ -614,8 +747,9 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		fresh := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Hour) })
 		freshDs := sendMessage(t, bundle.store, fresh, bundle.recipient.ID)
 		ackedOld := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.ExpiresAt = at(time.Minute) })
-		ackedDs := sendMessage(t, bundle.store, ackedOld, bundle.recipient.ID)
-		require.NoError(t, bundle.store.AckDelivery(ctx, ackedOld.ID, bundle.recipient.ID, at(30*time.Second)))
+		ackedDs := insertDeliveries(t, bundle.store, ackedOld, testDelivery(ackedOld, bundle.recipient.ID, func(d *db.Delivery) {
+			d.AckedAt = ptr(at(30 * time.Second))
+		}))
 
 		// A claimed but unacked row expires too.
 		p := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
@@ -636,7 +770,6 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		claimedOld.ExpiredAt = ptr(at(2 * time.Minute))
 		requireDelivery(t, bundle.store, claimedOld)
 		requireDelivery(t, bundle.store, freshDs[0])
-		ackedDs[0].AckedAt = ptr(at(30 * time.Second))
 		requireDelivery(t, bundle.store, ackedDs[0])
 
 		// Already expired rows are not counted again.
@@ -658,14 +791,14 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		want := make([]db.Message, 0, 3)
 		for range 3 {
 			m := testMessage(bundle.mesh.ID, bundle.sender.ID, withID(stem+db.NewID()[:24]))
-			require.NoError(t, bundle.store.InsertMessage(ctx, m))
+			require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{m}))
 			want = append(want, m)
 		}
-		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID, withID(swapped+db.NewID()[:24]))))
-		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID)))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{testMessage(bundle.mesh.ID, bundle.sender.ID, withID(swapped+db.NewID()[:24]))}))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{testMessage(bundle.mesh.ID, bundle.sender.ID)}))
 		otherMesh := createMesh(t, bundle.store)
 		otherSender := createMember(t, bundle.store, otherMesh.ID)
-		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(otherMesh.ID, otherSender.ID, withID(stem+db.NewID()[:24]))))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{testMessage(otherMesh.ID, otherSender.ID, withID(stem+db.NewID()[:24]))}))
 
 		got, err := bundle.store.FindMessagesByPrefix(ctx, bundle.mesh.ID, stem, 10)
 		require.NoError(t, err)
@@ -698,7 +831,7 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		ctx := t.Context()
 
 		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
-		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{m}))
 		// Optional fields left empty round-trip as empty.
 		bare := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
 			m.SenderSessionPubkey = ""
@@ -709,7 +842,7 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 			m.RequestFingerprint = ""
 			m.ReplyToID = ""
 		})
-		require.NoError(t, bundle.store.InsertMessage(ctx, bare))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{bare}))
 
 		got, err := bundle.store.GetMessage(ctx, m.ID)
 		require.NoError(t, err)
@@ -729,10 +862,10 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		ctx := t.Context()
 
 		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
-		require.NoError(t, bundle.store.InsertMessage(ctx, m))
-		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{m}))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) {
 			m.ClientMessageID = ""
-		})))
+		})}))
 
 		got, err := bundle.store.GetMessageByClientID(ctx, bundle.sender.ID, m.ClientMessageID)
 		require.NoError(t, err)
@@ -755,7 +888,7 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		second := createMember(t, bundle.store, bundle.mesh.ID)
 		third := createMember(t, bundle.store, bundle.mesh.ID)
 		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
-		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{m}))
 		want := []db.Delivery{
 			testDelivery(m, bundle.recipient.ID),
 			testDelivery(m, second.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = db.NewID() }),
@@ -766,6 +899,7 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 			}),
 		}
 		require.NoError(t, bundle.store.InsertDeliveries(ctx, want))
+		require.NoError(t, bundle.store.InsertDeliveries(ctx, nil))
 		unrelated := testMessage(bundle.mesh.ID, bundle.sender.ID)
 		sendMessage(t, bundle.store, unrelated, bundle.recipient.ID)
 
@@ -773,40 +907,205 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.NoError(t, err)
 		require.ElementsMatch(t, want, got)
 
-		// One delivery per message and recipient.
-		requireConflict(t, bundle.store.InsertDeliveries(ctx, []db.Delivery{testDelivery(m, second.ID)}))
+		// One delivery per message, recipient member and session key; a
+		// batch with a conflict inserts nothing.
+		requireConflict(t, bundle.store.InsertDeliveries(ctx, []db.Delivery{
+			testDelivery(m, second.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = want[1].RecipientSessionPubkey }),
+		}))
+		fourth := createMember(t, bundle.store, bundle.mesh.ID)
+		requireConflict(t, bundle.store.InsertDeliveries(ctx, []db.Delivery{
+			testDelivery(m, fourth.ID),
+			testDelivery(m, bundle.recipient.ID),
+		}))
+		got, err = bundle.store.ListDeliveries(ctx, m.ID)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got)
 
 		got, err = bundle.store.ListDeliveries(ctx, db.NewID())
 		require.NoError(t, err)
 		require.Empty(t, got)
 	})
 
-	t.Run("InsertMessageConflict", func(t *testing.T) {
+	t.Run("InsertDeliveriesClaimed", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// A row may be inserted already claimed and pushed (the recipient is
+		// online on the sending broker), or further along; every field is
+		// stored as given.
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		third := createMember(t, bundle.store, bundle.mesh.ID)
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		pushed := testDelivery(m, bundle.recipient.ID, func(d *db.Delivery) {
+			d.RecipientSessionPubkey = bundle.session
+			d.ClaimedBy = "presence-1"
+			d.ClaimExpiresAt = ptr(at(30 * time.Second))
+			d.PushedAt = ptr(at(0))
+		})
+		acked := testDelivery(m, other.ID, func(d *db.Delivery) {
+			d.ClaimedBy = "presence-other"
+			d.ClaimExpiresAt = ptr(at(10 * time.Second))
+			d.PushedAt = ptr(at(time.Second))
+			d.AckedAt = ptr(at(2 * time.Second))
+		})
+		expired := testDelivery(m, third.ID, func(d *db.Delivery) { d.ExpiredAt = ptr(at(time.Hour)) })
+		want := insertDeliveries(t, bundle.store, m, pushed, acked, expired)
+
+		got, err := bundle.store.ListDeliveries(ctx, m.ID)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got)
+
+		// The inserted lease holds against another presence of the member...
+		none, err := bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.ClaimedBy = "presence-2"
+			p.Now = at(10 * time.Second)
+			p.LeaseUntil = at(40 * time.Second)
+		}))
+		require.NoError(t, err)
+		require.Empty(t, none)
+
+		// ...and its holder acks the row.
+		n, err := bundle.store.AckDeliveries(ctx, "presence-1", []string{m.ID}, at(20*time.Second))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		pushed.AckedAt = ptr(at(20 * time.Second))
+		requireDelivery(t, bundle.store, pushed)
+	})
+
+	t.Run("InsertDeliveriesSessionKeys", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// A message may go to a member and to several of its sessions.
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		keys := []string{"", db.NewID(), db.NewID()}
+		want := make([]db.Delivery, 0, len(keys))
+		for _, key := range keys {
+			want = append(want, testDelivery(m, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = key }))
+		}
+		insertDeliveries(t, bundle.store, m, want...)
+
+		got, err := bundle.store.ListDeliveries(ctx, m.ID)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got)
+
+		// The same message, member and key again is a conflict.
+		for _, key := range keys {
+			requireConflict(t, bundle.store.InsertDeliveries(ctx, []db.Delivery{
+				testDelivery(m, bundle.recipient.ID, func(d *db.Delivery) {
+					d.RecipientSessionPubkey = key
+					d.Priority = "now"
+				}),
+			}))
+		}
+		got, err = bundle.store.ListDeliveries(ctx, m.ID)
+		require.NoError(t, err)
+		require.ElementsMatch(t, want, got)
+	})
+
+	t.Run("InsertMessages", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		noClientID := func(m *db.Message) { m.ClientMessageID = "" }
+		batch := []db.Message{
+			testMessage(bundle.mesh.ID, bundle.sender.ID),
+			testMessage(bundle.mesh.ID, bundle.sender.ID, noClientID),
+			testMessage(bundle.mesh.ID, bundle.recipient.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) }),
+			testMessage(bundle.mesh.ID, bundle.sender.ID, noClientID, func(m *db.Message) { m.Priority = "now" }),
+		}
+		require.NoError(t, bundle.store.InsertMessages(ctx, batch))
+		for _, m := range batch {
+			got, err := bundle.store.GetMessage(ctx, m.ID)
+			require.NoError(t, err)
+			require.Equal(t, m, got)
+		}
+		got, err := bundle.store.GetMessageByClientID(ctx, bundle.recipient.ID, batch[2].ClientMessageID)
+		require.NoError(t, err)
+		require.Equal(t, batch[2], got)
+
+		require.NoError(t, bundle.store.InsertMessages(ctx, nil))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{}))
+
+		// Inside a transaction, with their deliveries.
+		inTx := []db.Message{
+			testMessage(bundle.mesh.ID, bundle.sender.ID),
+			testMessage(bundle.mesh.ID, bundle.sender.ID),
+		}
+		require.NoError(t, bundle.store.InTx(ctx, func(q db.Queries) error {
+			if err := q.InsertMessages(ctx, inTx); err != nil {
+				return err
+			}
+			return q.InsertDeliveries(ctx, []db.Delivery{
+				testDelivery(inTx[0], bundle.recipient.ID),
+				testDelivery(inTx[1], bundle.recipient.ID),
+			})
+		}))
+		for _, m := range inTx {
+			got, err := bundle.store.GetMessage(ctx, m.ID)
+			require.NoError(t, err)
+			require.Equal(t, m, got)
+		}
+	})
+
+	t.Run("InsertMessagesConflict", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
 		ctx := t.Context()
 
 		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
-		require.NoError(t, bundle.store.InsertMessage(ctx, m))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{m}))
 
-		// Same sender, same client message id.
+		requireNoneStored := func(t *testing.T, ms ...db.Message) {
+			t.Helper()
+			for _, m := range ms {
+				_, err := bundle.store.GetMessage(ctx, m.ID)
+				requireNotFound(t, err)
+			}
+		}
+
+		// One message of a batch repeating its sender's client message id
+		// fails the whole batch.
+		first := testMessage(bundle.mesh.ID, bundle.sender.ID)
 		dup := testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ClientMessageID = m.ClientMessageID })
-		requireConflict(t, bundle.store.InsertMessage(ctx, dup))
+		last := testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ClientMessageID = "" })
+		requireConflict(t, bundle.store.InsertMessages(ctx, []db.Message{first, dup, last}))
+		requireNoneStored(t, first, dup, last)
 
-		// Same id.
+		// So does a client message id repeated within the batch.
+		a := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		b := testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ClientMessageID = a.ClientMessageID })
+		requireConflict(t, bundle.store.InsertMessages(ctx, []db.Message{a, b}))
+		requireNoneStored(t, a, b)
+
+		// And a repeated id.
 		sameID := testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ID = m.ID })
-		requireConflict(t, bundle.store.InsertMessage(ctx, sameID))
+		requireConflict(t, bundle.store.InsertMessages(ctx, []db.Message{sameID}))
 
 		// Another sender may use the same client message id.
-		require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.recipient.ID, func(x *db.Message) {
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{testMessage(bundle.mesh.ID, bundle.recipient.ID, func(x *db.Message) {
 			x.ClientMessageID = m.ClientMessageID
-		})))
+		})}))
 
-		// Messages without a client message id never conflict.
-		for range 3 {
-			require.NoError(t, bundle.store.InsertMessage(ctx, testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) {
-				x.ClientMessageID = ""
-			})))
+		// Messages without a client message id never conflict, within a
+		// batch or across batches.
+		withoutClientID := func() db.Message {
+			return testMessage(bundle.mesh.ID, bundle.sender.ID, func(x *db.Message) { x.ClientMessageID = "" })
+		}
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{withoutClientID(), withoutClientID(), withoutClientID()}))
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{withoutClientID(), withoutClientID()}))
+
+		// The failed batch left nothing behind: with a fresh client id it goes
+		// in whole.
+		dup.ClientMessageID = db.NewID()
+		require.NoError(t, bundle.store.InsertMessages(ctx, []db.Message{first, dup, last}))
+		for _, x := range []db.Message{first, dup, last} {
+			got, err := bundle.store.GetMessage(ctx, x.ID)
+			require.NoError(t, err)
+			require.Equal(t, x, got)
 		}
 	})
 
@@ -823,7 +1122,8 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		p := claimParams(bundle)
 		_, err := bundle.store.ClaimDeliveries(ctx, p)
 		require.NoError(t, err)
-		require.NoError(t, bundle.store.AckDelivery(ctx, m.ID, bundle.recipient.ID, at(2*time.Minute)))
+		_, err = bundle.store.AckDeliveries(ctx, p.ClaimedBy, []string{m.ID}, at(2*time.Minute))
+		require.NoError(t, err)
 		_, err = bundle.store.ExpireDeliveries(ctx, at(30*24*time.Hour))
 		require.NoError(t, err)
 
@@ -885,7 +1185,9 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.Zero(t, n)
 
 		// Acked rows hold no claim to release: they stay as they are.
-		require.NoError(t, bundle.store.AckDelivery(ctx, m1.ID, bundle.recipient.ID, at(2*time.Minute)))
+		n, err = bundle.store.AckDeliveries(ctx, p2.ClaimedBy, []string{m1.ID}, at(2*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
 		n, err = bundle.store.ReleaseClaims(ctx, "presence-2")
 		require.NoError(t, err)
 		require.Equal(t, int64(1), n)

@@ -193,6 +193,46 @@ func exercisePresences(t *testing.T, newStore NewStoreFunc) {
 		requireNotFound(t, err)
 	})
 
+	t.Run("GetPresenceBySessionPubkey", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// A session key reconnects: the latest connection wins, live or not.
+		key := db.NewID()
+		withKey := func(connected time.Duration, disconnected *time.Time) func(*db.Presence) {
+			return func(p *db.Presence) {
+				p.SessionPubkey = key
+				p.ConnectedAt = at(connected)
+				p.DisconnectedAt = disconnected
+			}
+		}
+		createPresence(t, bundle.store, bundle.mesh.ID, bundle.member.ID, withKey(0, ptr(at(time.Minute))))
+		latest := createPresence(t, bundle.store, bundle.mesh.ID, bundle.member.ID, withKey(2*time.Minute, ptr(at(3*time.Minute))))
+		createPresence(t, bundle.store, bundle.mesh.ID, bundle.member.ID, withKey(time.Minute, nil))
+		createPresence(t, bundle.store, bundle.mesh.ID, bundle.member.ID, func(p *db.Presence) { p.ConnectedAt = at(time.Hour) })
+
+		got, err := bundle.store.GetPresenceBySessionPubkey(ctx, bundle.mesh.ID, key)
+		require.NoError(t, err)
+		require.Equal(t, latest, got)
+
+		// The same key in another mesh is another presence.
+		otherMesh := createMesh(t, bundle.store)
+		otherMember := createMember(t, bundle.store, otherMesh.ID)
+		elsewhere := createPresence(t, bundle.store, otherMesh.ID, otherMember.ID, withKey(time.Hour, nil))
+		got, err = bundle.store.GetPresenceBySessionPubkey(ctx, bundle.mesh.ID, key)
+		require.NoError(t, err)
+		require.Equal(t, latest, got)
+		got, err = bundle.store.GetPresenceBySessionPubkey(ctx, otherMesh.ID, key)
+		require.NoError(t, err)
+		require.Equal(t, elsewhere, got)
+
+		_, err = bundle.store.GetPresenceBySessionPubkey(ctx, bundle.mesh.ID, db.NewID())
+		requireNotFound(t, err)
+		_, err = bundle.store.GetPresenceBySessionPubkey(ctx, db.NewID(), key)
+		requireNotFound(t, err)
+	})
+
 	t.Run("HeartbeatReplica", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
@@ -287,6 +327,37 @@ func exercisePresences(t *testing.T, newStore NewStoreFunc) {
 		got, err = bundle.store.ListLiveSessionPresences(ctx, bundle.mesh.ID, db.NewID())
 		require.NoError(t, err)
 		require.Empty(t, got)
+	})
+
+	t.Run("ListPeerStates", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		got, err := bundle.store.ListPeerStates(ctx, bundle.mesh.ID)
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		ids := orderedIDs(3)
+		want := make([]db.PeerState, len(ids))
+		for _, i := range []int{2, 0, 1} {
+			member := createMember(t, bundle.store, bundle.mesh.ID, func(m *db.Member) { m.ID = ids[i] })
+			want[i] = testPeerState(bundle.mesh.ID, member.ID, func(s *db.PeerState) {
+				s.LastSummary = "summary " + member.ID
+				s.UpdatedAt = at(time.Duration(i) * time.Minute)
+			})
+			require.NoError(t, bundle.store.UpsertPeerState(ctx, want[i]))
+		}
+		// A member without a peer state, and another mesh's state, are not
+		// listed.
+		createMember(t, bundle.store, bundle.mesh.ID)
+		otherMesh := createMesh(t, bundle.store)
+		otherMember := createMember(t, bundle.store, otherMesh.ID)
+		require.NoError(t, bundle.store.UpsertPeerState(ctx, testPeerState(otherMesh.ID, otherMember.ID)))
+
+		got, err = bundle.store.ListPeerStates(ctx, bundle.mesh.ID)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
 	})
 
 	t.Run("MissingRowNotFound", func(t *testing.T) {

@@ -139,6 +139,30 @@ func exerciseStore(t *testing.T, newStore NewStoreFunc) {
 		require.Equal(t, m, got)
 	})
 
+	t.Run("Notify", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// Delivery is engine-specific (dbpg tests it with Listen); here
+		// Notify only has to succeed, outside and inside a transaction, and
+		// not disturb the transaction.
+		require.NoError(t, bundle.store.Notify(ctx, "claudemesh_test", "outside"))
+		m := testMesh()
+		require.NoError(t, bundle.store.InTx(ctx, func(q db.Queries) error {
+			if err := q.CreateMesh(ctx, m); err != nil {
+				return err
+			}
+			if err := q.Notify(ctx, "claudemesh_test", `{"mesh":"`+m.ID+`"}`); err != nil {
+				return err
+			}
+			return q.Notify(ctx, "claudemesh_test", "")
+		}))
+		got, err := bundle.store.GetMesh(ctx, m.ID)
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	})
+
 	t.Run("Ping", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

@@ -108,6 +108,8 @@ CREATE TABLE presences (
 CREATE INDEX presences_mesh_live_idx ON presences (mesh_id, connected_at) WHERE disconnected_at IS NULL;
 CREATE INDEX presences_replica_live_idx ON presences (replica_id) WHERE disconnected_at IS NULL;
 CREATE INDEX presences_session_idx ON presences (mesh_id, session_id) WHERE disconnected_at IS NULL;
+-- GetPresenceBySessionPubkey: live or not, newest connection first.
+CREATE INDEX presences_session_pubkey_idx ON presences (mesh_id, session_pubkey, connected_at);
 
 -- What a member's sessions leave behind for the next one ("welcome back").
 CREATE TABLE peer_states (
@@ -146,8 +148,12 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_client_id_idx ON messages (sender_member_id, client_message_id) WHERE client_message_id IS NOT NULL;
 CREATE INDEX messages_mesh_idx ON messages (mesh_id, id);
 
--- One row per message and recipient member: the delivery journey.
--- recipient_session_pubkey '' means any session of the member.
+-- One row per message and recipient: the delivery journey. A recipient is a
+-- session of a member (recipient_session_pubkey set: only that session may
+-- take the row) or any session of the member (recipient_session_pubkey '':
+-- for members offline when the message was sent, and messages addressed to
+-- the member key). A message may have several rows for one member, one per
+-- session key.
 CREATE TABLE deliveries (
     message_id                text NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     mesh_id                   text NOT NULL,
@@ -161,8 +167,12 @@ CREATE TABLE deliveries (
     pushed_at                 timestamptz,
     acked_at                  timestamptz,
     expired_at                timestamptz,
-    PRIMARY KEY (message_id, recipient_member_id)
+    PRIMARY KEY (message_id, recipient_member_id, recipient_session_pubkey)
 );
+-- The primary key serves the lookups by message (ListDeliveries,
+-- AckDeliveries); the partial indexes cover pending rows only: by recipient
+-- member for ClaimDeliveries, by claimer for ReleaseClaims, by expiry for
+-- ExpireDeliveries.
 CREATE INDEX deliveries_pending_idx ON deliveries (recipient_member_id, created_at, message_id) WHERE acked_at IS NULL AND expired_at IS NULL;
 CREATE INDEX deliveries_claimed_idx ON deliveries (claimed_by) WHERE acked_at IS NULL AND expired_at IS NULL;
 CREATE INDEX deliveries_expiry_idx ON deliveries (expires_at) WHERE acked_at IS NULL AND expired_at IS NULL;

@@ -1,11 +1,13 @@
--- name: InsertMessage :exec
+-- InsertMessages copies a batch of messages in one COPY, which inserts all
+-- of them or none: a client message id conflict fails the whole statement.
+-- name: InsertMessages :copyfrom
 INSERT INTO messages (
     id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec,
     priority, nonce, ciphertext, subtype, client_message_id, request_fingerprint,
     reply_to_id, created_at, expires_at
 ) VALUES (
     @id, @mesh_id, @sender_member_id, @sender_session_pubkey, @sender_name, @target_spec,
-    @priority, @nonce, @ciphertext, @subtype, sqlc.narg('client_message_id'), @request_fingerprint,
+    @priority, @nonce, @ciphertext, @subtype, @client_message_id, @request_fingerprint,
     @reply_to_id, @created_at, @expires_at
 );
 
@@ -34,7 +36,7 @@ LIMIT @lim;
 -- name: ListDeliveries :many
 SELECT * FROM deliveries
 WHERE message_id = @message_id
-ORDER BY recipient_member_id COLLATE "C";
+ORDER BY recipient_member_id COLLATE "C", recipient_session_pubkey COLLATE "C";
 
 -- ClaimDeliveries leases the oldest deliverable rows of one recipient in a
 -- single statement. The inner SELECT locks the rows it picks and skips rows
@@ -42,14 +44,14 @@ ORDER BY recipient_member_id COLLATE "C";
 -- concurrent claimer committed first is re-checked against the WHERE clause
 -- and dropped. The same presence may re-claim its own rows (a reconnect).
 -- Each row comes back with its message. RETURNING has no order: the caller
--- sorts by (created_at, message_id).
+-- sorts by (created_at, message_id, recipient_session_pubkey).
 -- name: ClaimDeliveries :many
 UPDATE deliveries AS d
 SET claimed_by       = @claimed_by,
     claim_expires_at = @lease_until::timestamptz,
     pushed_at        = COALESCE(d.pushed_at, @now::timestamptz)
 FROM (
-    SELECT message_id, recipient_member_id
+    SELECT message_id, recipient_member_id, recipient_session_pubkey
     FROM deliveries
     WHERE deliveries.mesh_id = @mesh_id
       AND deliveries.recipient_member_id = @member_id
@@ -61,18 +63,24 @@ FROM (
            OR deliveries.claim_expires_at <= @now::timestamptz
            OR deliveries.claimed_by = @claimed_by)
       AND deliveries.priority = ANY(@priorities::text[])
-    ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C"
+    ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C",
+             deliveries.recipient_session_pubkey COLLATE "C"
     LIMIT @lim
     FOR UPDATE SKIP LOCKED
 ) AS c, messages AS m
 WHERE d.message_id = c.message_id AND d.recipient_member_id = c.recipient_member_id
+  AND d.recipient_session_pubkey = c.recipient_session_pubkey
   AND m.id = d.message_id
 RETURNING sqlc.embed(d), sqlc.embed(m);
 
--- AckDelivery keeps the first ack time.
--- name: AckDelivery :execrows
+-- AckDeliveries acks, in one statement, the rows of those messages claimed
+-- by one presence that are not acked yet; the row count is how many were
+-- newly acked. The primary key (message_id first) finds the rows.
+-- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, @acked_at::timestamptz)
-WHERE message_id = @message_id AND recipient_member_id = @member_id;
+WHERE message_id = ANY(@message_ids::text[])
+  AND claimed_by = @claimed_by
+  AND acked_at IS NULL;
 
 -- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL

@@ -1,3 +1,5 @@
+-- InsertMessage inserts one message; InsertMessages calls it per message in
+-- one transaction (sqlc cannot batch on SQLite, sqlc-dev/sqlc#3802).
 -- name: InsertMessage :exec
 INSERT INTO messages (
     id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec,
@@ -36,44 +38,51 @@ ORDER BY id
 LIMIT @limit;
 
 -- name: ListDeliveries :many
-SELECT * FROM deliveries WHERE message_id = @message_id ORDER BY recipient_member_id;
+SELECT * FROM deliveries WHERE message_id = @message_id ORDER BY recipient_member_id, recipient_session_pubkey;
 
--- SelectClaimableDeliveries is the first half of ClaimDeliveries: the rows a
--- session may take, oldest first. There is no FOR UPDATE SKIP LOCKED in
--- SQLite; the caller runs it and LeaseDeliveries in one write transaction
--- (BEGIN IMMEDIATE), and SQLite has one writer, so no other claim can take
--- the same rows in between. The priorities come as a JSON array because
--- sqlc.slice must be the last parameter and LIMIT comes after it.
--- name: SelectClaimableDeliveries :many
-SELECT * FROM deliveries
-WHERE mesh_id = @mesh_id
-  AND recipient_member_id = @member_id
-  AND (recipient_session_pubkey = '' OR recipient_session_pubkey = @session_pubkey)
-  AND acked_at IS NULL
-  AND expired_at IS NULL
-  AND expires_at > @now
-  AND (claim_expires_at IS NULL OR claim_expires_at <= @now OR claimed_by = @claimed_by)
-  AND priority IN (SELECT value FROM json_each(@priorities))
-ORDER BY created_at, message_id
-LIMIT @limit;
-
--- LeaseDeliveries is the second half of ClaimDeliveries: it leases the rows
--- SelectClaimableDeliveries picked. sqlc.slice must stay the last parameter
--- (sqlc numbers the placeholders wrongly otherwise).
--- name: LeaseDeliveries :exec
+-- ClaimDeliveries leases the oldest deliverable rows of one recipient in one
+-- statement and returns them as leased. There is no FOR UPDATE SKIP LOCKED
+-- in SQLite, and no need for it: a write statement holds the database's only
+-- write lock, so no other claim can take the same rows in between. The inner
+-- SELECT picks the rows by rowid, so the UPDATE leases exactly those (a
+-- message may have a member row and a session row, and LIMIT may keep one of
+-- them). RETURNING has no order: the caller sorts by (created_at,
+-- message_id, recipient_session_pubkey). The priorities come as a JSON array
+-- because sqlc.slice must be the last parameter and LIMIT comes after it.
+-- name: ClaimDeliveries :many
 UPDATE deliveries SET
     claimed_by = @claimed_by,
-    claim_expires_at = @claim_expires_at,
+    claim_expires_at = @lease_until,
     pushed_at = COALESCE(pushed_at, @now)
-WHERE recipient_member_id = @recipient_member_id AND message_id IN (sqlc.slice('message_ids'));
+WHERE rowid IN (
+    SELECT c.rowid FROM deliveries AS c
+    WHERE c.mesh_id = @mesh_id
+      AND c.recipient_member_id = @member_id
+      AND (c.recipient_session_pubkey = '' OR c.recipient_session_pubkey = @session_pubkey)
+      AND c.acked_at IS NULL
+      AND c.expired_at IS NULL
+      AND c.expires_at > @now
+      AND (c.claim_expires_at IS NULL OR c.claim_expires_at <= @now OR c.claimed_by = @claimed_by)
+      AND c.priority IN (SELECT value FROM json_each(@priorities))
+    ORDER BY c.created_at, c.message_id, c.recipient_session_pubkey
+    LIMIT @limit
+)
+RETURNING *;
 
 -- ListMessagesByIDs returns the messages of claimed deliveries.
 -- name: ListMessagesByIDs :many
 SELECT * FROM messages WHERE id IN (sqlc.slice('ids'));
 
--- name: AckDelivery :execrows
+-- AckDeliveries acks, in one statement, the rows of those messages claimed
+-- by one presence that are not acked yet; the row count is how many were
+-- newly acked. The ids come as a JSON array, so no list is too long for
+-- SQLite's limit on bound parameters; the primary key (message_id first)
+-- finds the rows.
+-- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, @acked_at)
-WHERE message_id = @message_id AND recipient_member_id = @recipient_member_id;
+WHERE message_id IN (SELECT value FROM json_each(@message_ids))
+  AND claimed_by = @claimed_by
+  AND acked_at IS NULL;
 
 -- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL

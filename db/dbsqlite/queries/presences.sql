@@ -90,3 +90,14 @@ ON CONFLICT (mesh_id, member_id) DO UPDATE SET
 
 -- name: GetPeerState :one
 SELECT * FROM peer_states WHERE mesh_id = @mesh_id AND member_id = @member_id;
+
+-- name: ListPeerStates :many
+SELECT * FROM peer_states WHERE mesh_id = @mesh_id ORDER BY member_id;
+
+-- GetPresenceBySessionPubkey returns the newest connection with a session
+-- key, live or not (presences_session_pubkey_idx).
+-- name: GetPresenceBySessionPubkey :one
+SELECT * FROM presences
+WHERE mesh_id = @mesh_id AND session_pubkey = @session_pubkey
+ORDER BY connected_at DESC, id DESC
+LIMIT 1;

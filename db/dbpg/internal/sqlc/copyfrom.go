@@ -51,3 +51,51 @@ func (r iteratorForInsertDeliveries) Err() error {
 func (q *Queries) InsertDeliveries(ctx context.Context, db DBTX, arg []InsertDeliveriesParams) (int64, error) {
 	return db.CopyFrom(ctx, []string{"deliveries"}, []string{"message_id", "mesh_id", "recipient_member_id", "recipient_session_pubkey", "priority", "created_at", "expires_at", "claimed_by", "claim_expires_at", "pushed_at", "acked_at", "expired_at"}, &iteratorForInsertDeliveries{rows: arg})
 }
+
+// iteratorForInsertMessages implements pgx.CopyFromSource.
+type iteratorForInsertMessages struct {
+	rows                 []InsertMessagesParams
+	skippedFirstNextCall bool
+}
+
+func (r *iteratorForInsertMessages) Next() bool {
+	if len(r.rows) == 0 {
+		return false
+	}
+	if !r.skippedFirstNextCall {
+		r.skippedFirstNextCall = true
+		return true
+	}
+	r.rows = r.rows[1:]
+	return len(r.rows) > 0
+}
+
+func (r iteratorForInsertMessages) Values() ([]interface{}, error) {
+	return []interface{}{
+		r.rows[0].ID,
+		r.rows[0].MeshID,
+		r.rows[0].SenderMemberID,
+		r.rows[0].SenderSessionPubkey,
+		r.rows[0].SenderName,
+		r.rows[0].TargetSpec,
+		r.rows[0].Priority,
+		r.rows[0].Nonce,
+		r.rows[0].Ciphertext,
+		r.rows[0].Subtype,
+		r.rows[0].ClientMessageID,
+		r.rows[0].RequestFingerprint,
+		r.rows[0].ReplyToID,
+		r.rows[0].CreatedAt,
+		r.rows[0].ExpiresAt,
+	}, nil
+}
+
+func (r iteratorForInsertMessages) Err() error {
+	return nil
+}
+
+// InsertMessages copies a batch of messages in one COPY, which inserts all
+// of them or none: a client message id conflict fails the whole statement.
+func (q *Queries) InsertMessages(ctx context.Context, db DBTX, arg []InsertMessagesParams) (int64, error) {
+	return db.CopyFrom(ctx, []string{"messages"}, []string{"id", "mesh_id", "sender_member_id", "sender_session_pubkey", "sender_name", "target_spec", "priority", "nonce", "ciphertext", "subtype", "client_message_id", "request_fingerprint", "reply_to_id", "created_at", "expires_at"}, &iteratorForInsertMessages{rows: arg})
+}

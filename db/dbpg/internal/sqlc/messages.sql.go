@@ -10,20 +10,24 @@ import (
 	"time"
 )
 
-const ackDelivery = `-- name: AckDelivery :execrows
+const ackDeliveries = `-- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, $1::timestamptz)
-WHERE message_id = $2 AND recipient_member_id = $3
+WHERE message_id = ANY($2::text[])
+  AND claimed_by = $3
+  AND acked_at IS NULL
 `
 
-type AckDeliveryParams struct {
-	AckedAt   time.Time
-	MessageID string
-	MemberID  string
+type AckDeliveriesParams struct {
+	AckedAt    time.Time
+	MessageIds []string
+	ClaimedBy  string
 }
 
-// AckDelivery keeps the first ack time.
-func (q *Queries) AckDelivery(ctx context.Context, db DBTX, arg AckDeliveryParams) (int64, error) {
-	result, err := db.Exec(ctx, ackDelivery, arg.AckedAt, arg.MessageID, arg.MemberID)
+// AckDeliveries acks, in one statement, the rows of those messages claimed
+// by one presence that are not acked yet; the row count is how many were
+// newly acked. The primary key (message_id first) finds the rows.
+func (q *Queries) AckDeliveries(ctx context.Context, db DBTX, arg AckDeliveriesParams) (int64, error) {
+	result, err := db.Exec(ctx, ackDeliveries, arg.AckedAt, arg.MessageIds, arg.ClaimedBy)
 	if err != nil {
 		return 0, err
 	}
@@ -36,7 +40,7 @@ SET claimed_by       = $1,
     claim_expires_at = $2::timestamptz,
     pushed_at        = COALESCE(d.pushed_at, $3::timestamptz)
 FROM (
-    SELECT message_id, recipient_member_id
+    SELECT message_id, recipient_member_id, recipient_session_pubkey
     FROM deliveries
     WHERE deliveries.mesh_id = $4
       AND deliveries.recipient_member_id = $5
@@ -48,11 +52,13 @@ FROM (
            OR deliveries.claim_expires_at <= $3::timestamptz
            OR deliveries.claimed_by = $1)
       AND deliveries.priority = ANY($7::text[])
-    ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C"
+    ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C",
+             deliveries.recipient_session_pubkey COLLATE "C"
     LIMIT $8
     FOR UPDATE SKIP LOCKED
 ) AS c, messages AS m
 WHERE d.message_id = c.message_id AND d.recipient_member_id = c.recipient_member_id
+  AND d.recipient_session_pubkey = c.recipient_session_pubkey
   AND m.id = d.message_id
 RETURNING d.message_id, d.mesh_id, d.recipient_member_id, d.recipient_session_pubkey, d.priority, d.created_at, d.expires_at, d.claimed_by, d.claim_expires_at, d.pushed_at, d.acked_at, d.expired_at, m.id, m.mesh_id, m.sender_member_id, m.sender_session_pubkey, m.sender_name, m.target_spec, m.priority, m.nonce, m.ciphertext, m.subtype, m.client_message_id, m.request_fingerprint, m.reply_to_id, m.created_at, m.expires_at
 `
@@ -79,7 +85,7 @@ type ClaimDeliveriesRow struct {
 // concurrent claimer committed first is re-checked against the WHERE clause
 // and dropped. The same presence may re-claim its own rows (a reconnect).
 // Each row comes back with its message. RETURNING has no order: the caller
-// sorts by (created_at, message_id).
+// sorts by (created_at, message_id, recipient_session_pubkey).
 func (q *Queries) ClaimDeliveries(ctx context.Context, db DBTX, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {
 	rows, err := db.Query(ctx, claimDeliveries,
 		arg.ClaimedBy,
@@ -285,19 +291,7 @@ type InsertDeliveriesParams struct {
 	ExpiredAt              *time.Time
 }
 
-const insertMessage = `-- name: InsertMessage :exec
-INSERT INTO messages (
-    id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec,
-    priority, nonce, ciphertext, subtype, client_message_id, request_fingerprint,
-    reply_to_id, created_at, expires_at
-) VALUES (
-    $1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11, $12,
-    $13, $14, $15
-)
-`
-
-type InsertMessageParams struct {
+type InsertMessagesParams struct {
 	ID                  string
 	MeshID              string
 	SenderMemberID      string
@@ -315,31 +309,10 @@ type InsertMessageParams struct {
 	ExpiresAt           time.Time
 }
 
-func (q *Queries) InsertMessage(ctx context.Context, db DBTX, arg InsertMessageParams) error {
-	_, err := db.Exec(ctx, insertMessage,
-		arg.ID,
-		arg.MeshID,
-		arg.SenderMemberID,
-		arg.SenderSessionPubkey,
-		arg.SenderName,
-		arg.TargetSpec,
-		arg.Priority,
-		arg.Nonce,
-		arg.Ciphertext,
-		arg.Subtype,
-		arg.ClientMessageID,
-		arg.RequestFingerprint,
-		arg.ReplyToID,
-		arg.CreatedAt,
-		arg.ExpiresAt,
-	)
-	return err
-}
-
 const listDeliveries = `-- name: ListDeliveries :many
 SELECT message_id, mesh_id, recipient_member_id, recipient_session_pubkey, priority, created_at, expires_at, claimed_by, claim_expires_at, pushed_at, acked_at, expired_at FROM deliveries
 WHERE message_id = $1
-ORDER BY recipient_member_id COLLATE "C"
+ORDER BY recipient_member_id COLLATE "C", recipient_session_pubkey COLLATE "C"
 `
 
 func (q *Queries) ListDeliveries(ctx context.Context, db DBTX, messageID string) ([]Delivery, error) {

@@ -10,23 +10,116 @@ import (
 	"strings"
 )
 
-const ackDelivery = `-- name: AckDelivery :execrows
+const ackDeliveries = `-- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, ?1)
-WHERE message_id = ?2 AND recipient_member_id = ?3
+WHERE message_id IN (SELECT value FROM json_each(?2))
+  AND claimed_by = ?3
+  AND acked_at IS NULL
 `
 
-type AckDeliveryParams struct {
-	AckedAt           *int64
-	MessageID         string
-	RecipientMemberID string
+type AckDeliveriesParams struct {
+	AckedAt    *int64
+	MessageIds interface{}
+	ClaimedBy  string
 }
 
-func (q *Queries) AckDelivery(ctx context.Context, db DBTX, arg AckDeliveryParams) (int64, error) {
-	result, err := db.ExecContext(ctx, ackDelivery, arg.AckedAt, arg.MessageID, arg.RecipientMemberID)
+// AckDeliveries acks, in one statement, the rows of those messages claimed
+// by one presence that are not acked yet; the row count is how many were
+// newly acked. The ids come as a JSON array, so no list is too long for
+// SQLite's limit on bound parameters; the primary key (message_id first)
+// finds the rows.
+func (q *Queries) AckDeliveries(ctx context.Context, db DBTX, arg AckDeliveriesParams) (int64, error) {
+	result, err := db.ExecContext(ctx, ackDeliveries, arg.AckedAt, arg.MessageIds, arg.ClaimedBy)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const claimDeliveries = `-- name: ClaimDeliveries :many
+UPDATE deliveries SET
+    claimed_by = ?1,
+    claim_expires_at = ?2,
+    pushed_at = COALESCE(pushed_at, ?3)
+WHERE rowid IN (
+    SELECT c.rowid FROM deliveries AS c
+    WHERE c.mesh_id = ?4
+      AND c.recipient_member_id = ?5
+      AND (c.recipient_session_pubkey = '' OR c.recipient_session_pubkey = ?6)
+      AND c.acked_at IS NULL
+      AND c.expired_at IS NULL
+      AND c.expires_at > ?3
+      AND (c.claim_expires_at IS NULL OR c.claim_expires_at <= ?3 OR c.claimed_by = ?1)
+      AND c.priority IN (SELECT value FROM json_each(?7))
+    ORDER BY c.created_at, c.message_id, c.recipient_session_pubkey
+    LIMIT ?8
+)
+RETURNING message_id, mesh_id, recipient_member_id, recipient_session_pubkey, priority, created_at, expires_at, claimed_by, claim_expires_at, pushed_at, acked_at, expired_at
+`
+
+type ClaimDeliveriesParams struct {
+	ClaimedBy     string
+	LeaseUntil    *int64
+	Now           *int64
+	MeshID        string
+	MemberID      string
+	SessionPubkey string
+	Priorities    interface{}
+	Limit         int64
+}
+
+// ClaimDeliveries leases the oldest deliverable rows of one recipient in one
+// statement and returns them as leased. There is no FOR UPDATE SKIP LOCKED
+// in SQLite, and no need for it: a write statement holds the database's only
+// write lock, so no other claim can take the same rows in between. The inner
+// SELECT picks the rows by rowid, so the UPDATE leases exactly those (a
+// message may have a member row and a session row, and LIMIT may keep one of
+// them). RETURNING has no order: the caller sorts by (created_at,
+// message_id, recipient_session_pubkey). The priorities come as a JSON array
+// because sqlc.slice must be the last parameter and LIMIT comes after it.
+func (q *Queries) ClaimDeliveries(ctx context.Context, db DBTX, arg ClaimDeliveriesParams) ([]Delivery, error) {
+	rows, err := db.QueryContext(ctx, claimDeliveries,
+		arg.ClaimedBy,
+		arg.LeaseUntil,
+		arg.Now,
+		arg.MeshID,
+		arg.MemberID,
+		arg.SessionPubkey,
+		arg.Priorities,
+		arg.Limit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Delivery
+	for rows.Next() {
+		var i Delivery
+		if err := rows.Scan(
+			&i.MessageID,
+			&i.MeshID,
+			&i.RecipientMemberID,
+			&i.RecipientSessionPubkey,
+			&i.Priority,
+			&i.CreatedAt,
+			&i.ExpiresAt,
+			&i.ClaimedBy,
+			&i.ClaimExpiresAt,
+			&i.PushedAt,
+			&i.AckedAt,
+			&i.ExpiredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const countPendingDeliveries = `-- name: CountPendingDeliveries :one
@@ -248,6 +341,8 @@ type InsertMessageParams struct {
 	ExpiresAt           int64
 }
 
+// InsertMessage inserts one message; InsertMessages calls it per message in
+// one transaction (sqlc cannot batch on SQLite, sqlc-dev/sqlc#3802).
 func (q *Queries) InsertMessage(ctx context.Context, db DBTX, arg InsertMessageParams) error {
 	_, err := db.ExecContext(ctx, insertMessage,
 		arg.ID,
@@ -269,46 +364,8 @@ func (q *Queries) InsertMessage(ctx context.Context, db DBTX, arg InsertMessageP
 	return err
 }
 
-const leaseDeliveries = `-- name: LeaseDeliveries :exec
-UPDATE deliveries SET
-    claimed_by = ?1,
-    claim_expires_at = ?2,
-    pushed_at = COALESCE(pushed_at, ?3)
-WHERE recipient_member_id = ?4 AND message_id IN (/*SLICE:message_ids*/?)
-`
-
-type LeaseDeliveriesParams struct {
-	ClaimedBy         string
-	ClaimExpiresAt    *int64
-	Now               *int64
-	RecipientMemberID string
-	MessageIds        []string
-}
-
-// LeaseDeliveries is the second half of ClaimDeliveries: it leases the rows
-// SelectClaimableDeliveries picked. sqlc.slice must stay the last parameter
-// (sqlc numbers the placeholders wrongly otherwise).
-func (q *Queries) LeaseDeliveries(ctx context.Context, db DBTX, arg LeaseDeliveriesParams) error {
-	query := leaseDeliveries
-	var queryParams []interface{}
-	queryParams = append(queryParams, arg.ClaimedBy)
-	queryParams = append(queryParams, arg.ClaimExpiresAt)
-	queryParams = append(queryParams, arg.Now)
-	queryParams = append(queryParams, arg.RecipientMemberID)
-	if len(arg.MessageIds) > 0 {
-		for _, v := range arg.MessageIds {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:message_ids*/?", strings.Repeat(",?", len(arg.MessageIds))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:message_ids*/?", "NULL", 1)
-	}
-	_, err := db.ExecContext(ctx, query, queryParams...)
-	return err
-}
-
 const listDeliveries = `-- name: ListDeliveries :many
-SELECT message_id, mesh_id, recipient_member_id, recipient_session_pubkey, priority, created_at, expires_at, claimed_by, claim_expires_at, pushed_at, acked_at, expired_at FROM deliveries WHERE message_id = ?1 ORDER BY recipient_member_id
+SELECT message_id, mesh_id, recipient_member_id, recipient_session_pubkey, priority, created_at, expires_at, claimed_by, claim_expires_at, pushed_at, acked_at, expired_at FROM deliveries WHERE message_id = ?1 ORDER BY recipient_member_id, recipient_session_pubkey
 `
 
 func (q *Queries) ListDeliveries(ctx context.Context, db DBTX, messageID string) ([]Delivery, error) {
@@ -412,78 +469,4 @@ func (q *Queries) ReleaseClaims(ctx context.Context, db DBTX, claimedBy string) 
 		return 0, err
 	}
 	return result.RowsAffected()
-}
-
-const selectClaimableDeliveries = `-- name: SelectClaimableDeliveries :many
-SELECT message_id, mesh_id, recipient_member_id, recipient_session_pubkey, priority, created_at, expires_at, claimed_by, claim_expires_at, pushed_at, acked_at, expired_at FROM deliveries
-WHERE mesh_id = ?1
-  AND recipient_member_id = ?2
-  AND (recipient_session_pubkey = '' OR recipient_session_pubkey = ?3)
-  AND acked_at IS NULL
-  AND expired_at IS NULL
-  AND expires_at > ?4
-  AND (claim_expires_at IS NULL OR claim_expires_at <= ?4 OR claimed_by = ?5)
-  AND priority IN (SELECT value FROM json_each(?6))
-ORDER BY created_at, message_id
-LIMIT ?7
-`
-
-type SelectClaimableDeliveriesParams struct {
-	MeshID        string
-	MemberID      string
-	SessionPubkey string
-	Now           int64
-	ClaimedBy     string
-	Priorities    interface{}
-	Limit         int64
-}
-
-// SelectClaimableDeliveries is the first half of ClaimDeliveries: the rows a
-// session may take, oldest first. There is no FOR UPDATE SKIP LOCKED in
-// SQLite; the caller runs it and LeaseDeliveries in one write transaction
-// (BEGIN IMMEDIATE), and SQLite has one writer, so no other claim can take
-// the same rows in between. The priorities come as a JSON array because
-// sqlc.slice must be the last parameter and LIMIT comes after it.
-func (q *Queries) SelectClaimableDeliveries(ctx context.Context, db DBTX, arg SelectClaimableDeliveriesParams) ([]Delivery, error) {
-	rows, err := db.QueryContext(ctx, selectClaimableDeliveries,
-		arg.MeshID,
-		arg.MemberID,
-		arg.SessionPubkey,
-		arg.Now,
-		arg.ClaimedBy,
-		arg.Priorities,
-		arg.Limit,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Delivery
-	for rows.Next() {
-		var i Delivery
-		if err := rows.Scan(
-			&i.MessageID,
-			&i.MeshID,
-			&i.RecipientMemberID,
-			&i.RecipientSessionPubkey,
-			&i.Priority,
-			&i.CreatedAt,
-			&i.ExpiresAt,
-			&i.ClaimedBy,
-			&i.ClaimExpiresAt,
-			&i.PushedAt,
-			&i.AckedAt,
-			&i.ExpiredAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

@@ -297,6 +297,54 @@ func (q *Queries) GetPresence(ctx context.Context, db DBTX, id string) (Presence
 	return i, err
 }
 
+const getPresenceBySessionPubkey = `-- name: GetPresenceBySessionPubkey :one
+SELECT id, mesh_id, member_id, replica_id, session_id, session_pubkey, display_name, pid, cwd, hostname, peer_type, channel, model, peer_role, status, status_source, status_updated_at, summary, "groups", visible, profile, stats, hook_token_hash, connected_at, heartbeat_at, disconnected_at FROM presences
+WHERE mesh_id = ?1 AND session_pubkey = ?2
+ORDER BY connected_at DESC, id DESC
+LIMIT 1
+`
+
+type GetPresenceBySessionPubkeyParams struct {
+	MeshID        string
+	SessionPubkey string
+}
+
+// GetPresenceBySessionPubkey returns the newest connection with a session
+// key, live or not (presences_session_pubkey_idx).
+func (q *Queries) GetPresenceBySessionPubkey(ctx context.Context, db DBTX, arg GetPresenceBySessionPubkeyParams) (Presence, error) {
+	row := db.QueryRowContext(ctx, getPresenceBySessionPubkey, arg.MeshID, arg.SessionPubkey)
+	var i Presence
+	err := row.Scan(
+		&i.ID,
+		&i.MeshID,
+		&i.MemberID,
+		&i.ReplicaID,
+		&i.SessionID,
+		&i.SessionPubkey,
+		&i.DisplayName,
+		&i.Pid,
+		&i.Cwd,
+		&i.Hostname,
+		&i.PeerType,
+		&i.Channel,
+		&i.Model,
+		&i.PeerRole,
+		&i.Status,
+		&i.StatusSource,
+		&i.StatusUpdatedAt,
+		&i.Summary,
+		&i.Groups,
+		&i.Visible,
+		&i.Profile,
+		&i.Stats,
+		&i.HookTokenHash,
+		&i.ConnectedAt,
+		&i.HeartbeatAt,
+		&i.DisconnectedAt,
+	)
+	return i, err
+}
+
 const heartbeatReplica = `-- name: HeartbeatReplica :execrows
 UPDATE presences SET heartbeat_at = ?1
 WHERE replica_id = ?2 AND disconnected_at IS NULL
@@ -418,6 +466,45 @@ func (q *Queries) ListLiveSessionPresences(ctx context.Context, db DBTX, arg Lis
 			&i.ConnectedAt,
 			&i.HeartbeatAt,
 			&i.DisconnectedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listPeerStates = `-- name: ListPeerStates :many
+SELECT mesh_id, member_id, "groups", profile, visible, last_summary, last_display_name, cumulative_stats, last_seen_at, created_at, updated_at FROM peer_states WHERE mesh_id = ?1 ORDER BY member_id
+`
+
+func (q *Queries) ListPeerStates(ctx context.Context, db DBTX, meshID string) ([]PeerState, error) {
+	rows, err := db.QueryContext(ctx, listPeerStates, meshID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PeerState
+	for rows.Next() {
+		var i PeerState
+		if err := rows.Scan(
+			&i.MeshID,
+			&i.MemberID,
+			&i.Groups,
+			&i.Profile,
+			&i.Visible,
+			&i.LastSummary,
+			&i.LastDisplayName,
+			&i.CumulativeStats,
+			&i.LastSeenAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
 		); err != nil {
 			return nil, err
 		}
