@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -49,9 +50,20 @@ func memberMeshClient(m *config.Mesh, now func() time.Time) (meshv1connect.MeshS
 	if err != nil {
 		return nil, fmt.Errorf("mesh %s: broker URL %q: %w", m.Slug, m.BrokerURL, err)
 	}
+	// The broker accepts each signature once, so two identical requests in
+	// the same millisecond would look like a replay: timestamps strictly
+	// increase.
+	var (
+		mu   sync.Mutex
+		last int64
+	)
 	sign := connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
 		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			req.Header().Set("Authorization", auth.MemberAuthorization(key, req.Spec().Procedure, m.MeshID, m.MemberID, now()))
+			mu.Lock()
+			last = max(now().UnixMilli(), last+1)
+			at := time.UnixMilli(last)
+			mu.Unlock()
+			req.Header().Set("Authorization", auth.MemberAuthorization(key, req.Spec().Procedure, m.MeshID, m.MemberID, at))
 			return next(ctx, req)
 		}
 	})

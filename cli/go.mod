@@ -8,9 +8,11 @@ require (
 	claudemesh.dev/gen v0.0.0
 	claudemesh.dev/services v0.0.0
 	connectrpc.com/connect v1.21.1
+	filippo.io/edwards25519 v1.2.0
 	github.com/coder/websocket v1.8.15
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
+	golang.org/x/crypto v0.59.0
 	golang.org/x/term v0.48.0
 	google.golang.org/protobuf v1.36.12
 )
