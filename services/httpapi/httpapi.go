@@ -19,6 +19,7 @@ import (
 	"connectrpc.com/connect"
 
 	meshv1 "claudemesh.dev/gen/pb/claudemesh/mesh/v1"
+	"claudemesh.dev/services/identity"
 	"claudemesh.dev/services/mesh"
 	"claudemesh.dev/services/rpcerr"
 )
@@ -39,9 +40,13 @@ type Config struct {
 	// MaxBodyBytes caps request bodies; larger ones get 413. Defaults to
 	// 65536.
 	MaxBodyBytes int64
-	// HookRatePerMinute caps status updates per hook (per session, or per
-	// client address for hooks without a session). Defaults to 30.
+	// HookRatePerMinute caps the status updates of one hook: per session
+	// (its hook token, else its session id). Defaults to 30.
 	HookRatePerMinute int
+	// HookAddressRatePerMinute caps the status updates from one client
+	// address, over all its sessions: one machine runs several Claude Code
+	// sessions. Defaults to ten times HookRatePerMinute.
+	HookAddressRatePerMinute int
 	// NowFunc is the clock. Defaults to time.Now.
 	NowFunc func() time.Time
 }
@@ -50,6 +55,8 @@ type Config struct {
 type Handler struct {
 	cfg   Config
 	hooks *limiter
+	// hookAddrs limits hooks per client address.
+	hookAddrs *limiter
 }
 
 // New returns the endpoints' handler.
@@ -63,10 +70,13 @@ func New(cfg Config) *Handler {
 	if cfg.HookRatePerMinute == 0 {
 		cfg.HookRatePerMinute = 30
 	}
+	if cfg.HookAddressRatePerMinute == 0 {
+		cfg.HookAddressRatePerMinute = 10 * cfg.HookRatePerMinute
+	}
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
-	return &Handler{cfg: cfg, hooks: newLimiter(cfg.HookRatePerMinute)}
+	return &Handler{cfg: cfg, hooks: newLimiter(cfg.HookRatePerMinute), hookAddrs: newLimiter(cfg.HookAddressRatePerMinute)}
 }
 
 // Register adds the endpoints to mux.
@@ -77,7 +87,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 }
 
 // joinRequest is the classic POST /join body. invite_payload is accepted
-// and ignored: the token carries the same signed payload.
+// and ignored: the token carries the same signed payload. Unlike the classic
+// broker, a body without it is not refused (this project's CLI leaves it
+// out); the error message still names it, as classic clients expect.
 type joinRequest struct {
 	InviteToken   string          `json:"invite_token"`
 	InvitePayload json.RawMessage `json:"invite_payload"`
@@ -92,6 +104,10 @@ func (h *Handler) join(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.InviteToken == "" || req.PeerPubkey == "" || req.DisplayName == "" {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": "invite_token, invite_payload, peer_pubkey, display_name required"})
+		return
+	}
+	if !identity.IsPublicHex(strings.ToLower(req.PeerPubkey)) {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"ok": false, "error": "peer_pubkey must be 64 hex chars (32 bytes)"})
 		return
 	}
 	res, err := h.cfg.Mesh.JoinMesh(r.Context(), &meshv1.JoinMeshRequest{
@@ -150,7 +166,7 @@ func (h *Handler) hookStatus(w http.ResponseWriter, r *http.Request) {
 	if presence, _, found := strings.Cut(req.HookToken, "."); found {
 		key = "presence:" + presence
 	}
-	if !h.hooks.allow(key, h.cfg.NowFunc()) || !h.hooks.allow("addr:"+clientAddr(r), h.cfg.NowFunc()) {
+	if now := h.cfg.NowFunc(); !h.hookAddrs.allow(clientAddr(r), now) || !h.hooks.allow(key, now) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "rate limited"})
 		return
 	}

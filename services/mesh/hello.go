@@ -70,7 +70,7 @@ func (s *Service) Hello(ctx context.Context, req *meshv1.HelloRequest) (*meshv1.
 		return nil, helloError(connect.CodeResourceExhausted, "capacity", "the mesh has %d connections, its limit", s.cfg.MaxConnectionsPerMesh)
 	}
 	if req.GetSessionId() != "" {
-		if err := s.replaceSession(ctx, mesh.ID, req.GetSessionId(), now); err != nil {
+		if err := s.replaceSession(ctx, mesh.ID, member.ID, req.GetSessionId(), now); err != nil {
 			return nil, err
 		}
 	}
@@ -264,11 +264,13 @@ func (s *Service) reattach(ctx context.Context, sess *session, mesh db.Mesh, mem
 	}, nil
 }
 
-// replaceSession closes the other presences of a Claude Code session: one
-// Claude Code session is one presence.
-func (s *Service) replaceSession(ctx context.Context, meshID, sessionID string, now time.Time) error {
+// replaceSession closes the member's other presences of a Claude Code
+// session: one Claude Code session is one presence. Only the member's own:
+// session ids are listed to every peer, so another member could otherwise
+// close anyone's session by saying hello with its id.
+func (s *Service) replaceSession(ctx context.Context, meshID, memberID, sessionID string, now time.Time) error {
 	for _, sess := range s.hub.mesh(meshID) {
-		if sess.sessionID == sessionID {
+		if sess.sessionID == sessionID && sess.memberID == memberID {
 			s.endSession(ctx, sess, endReplaced)
 		}
 	}
@@ -277,6 +279,9 @@ func (s *Service) replaceSession(ctx context.Context, meshID, sessionID string, 
 		return rpcerr.From(ctx, s.log, "presences", err)
 	}
 	for _, p := range rows {
+		if p.MemberID != memberID {
+			continue
+		}
 		if err := s.store.DisconnectPresence(ctx, p.ID, now); err != nil && !errors.Is(err, db.ErrNotFound) {
 			return rpcerr.From(ctx, s.log, "presence", err)
 		}
@@ -461,12 +466,19 @@ func (s *Service) closeRevokedSessions(ctx context.Context, m db.Member) int {
 func (s *Service) Subscribe(ctx context.Context, req *meshv1.SubscribeRequest, stream *connect.ServerStream[meshv1.SubscribeResponse]) error {
 	sess, err := s.sessionCaller(ctx, req.GetPresenceId())
 	if err != nil {
+		// The edge subscribes after sending hello_ack, so a session may end
+		// (replaced or revoked) before its socket subscribes.
+		id := auth.FromContext(ctx)
+		if ended := s.hub.getEnded(id.PresenceID); id.Kind == auth.KindPeer && ended != nil &&
+			(req.GetPresenceId() == "" || req.GetPresenceId() == id.PresenceID) {
+			return streamEnded(ended, stream)
+		}
 		return err
 	}
 	sess.mu.Lock()
 	if sess.closed {
 		sess.mu.Unlock()
-		return rpcerr.WithReason(connect.CodeFailedPrecondition, "session_closed", "the session has ended")
+		return streamEnded(sess, stream)
 	}
 	// A second Subscribe takes over from the first.
 	close(sess.sub)
@@ -489,6 +501,24 @@ func (s *Service) Subscribe(ctx context.Context, req *meshv1.SubscribeRequest, s
 			return nil
 		case <-ctx.Done():
 			return nil
+		}
+	}
+}
+
+// streamEnded sends what an ended session still holds for its socket, up to
+// the instruction to close it (a replaced or revoked session has one).
+func streamEnded(sess *session, stream *connect.ServerStream[meshv1.SubscribeResponse]) error {
+	for {
+		select {
+		case ev := <-sess.events:
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+			if ev.GetClose() != nil {
+				return nil
+			}
+		default:
+			return rpcerr.WithReason(connect.CodeFailedPrecondition, "session_closed", "the session has ended")
 		}
 	}
 }

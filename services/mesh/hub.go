@@ -27,6 +27,11 @@ type session struct {
 	// overflowed is set when events could not be buffered: the subscription
 	// ends and the edge closes the socket as a slow consumer.
 	overflowed atomic.Bool
+	// pending is what was pushed and not acked yet; drainWanted and
+	// draining run one drain at a time (see requestDrain).
+	pending     inflight
+	drainWanted atomic.Bool
+	draining    atomic.Bool
 
 	mu          sync.Mutex
 	displayName string
@@ -135,10 +140,23 @@ type hub struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
 	byMesh   map[string]map[string]*session
+	// ended keeps the sessions that ended in the last endedLinger, so that
+	// a socket whose session ended before it subscribed (replaced or
+	// revoked right after its hello) still learns why.
+	ended map[string]endedSession
 }
 
+type endedSession struct {
+	sess *session
+	at   time.Time
+}
+
+// endedLinger is how long an ended session stays findable for a late
+// subscription.
+const endedLinger = time.Minute
+
 func newHub() *hub {
-	return &hub{sessions: map[string]*session{}, byMesh: map[string]map[string]*session{}}
+	return &hub{sessions: map[string]*session{}, byMesh: map[string]map[string]*session{}, ended: map[string]endedSession{}}
 }
 
 func (h *hub) add(s *session) {
@@ -153,12 +171,20 @@ func (h *hub) add(s *session) {
 	m[s.presenceID] = s
 }
 
+// remove takes an ended session out of the hub.
 func (h *hub) remove(s *session) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.sessions[s.presenceID] != s {
 		return
 	}
+	now := time.Now()
+	for id, e := range h.ended {
+		if now.Sub(e.at) > endedLinger {
+			delete(h.ended, id)
+		}
+	}
+	h.ended[s.presenceID] = endedSession{sess: s, at: now}
 	delete(h.sessions, s.presenceID)
 	if m := h.byMesh[s.meshID]; m != nil {
 		delete(m, s.presenceID)
@@ -172,6 +198,13 @@ func (h *hub) get(presenceID string) *session {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	return h.sessions[presenceID]
+}
+
+// getEnded returns a session that ended recently, or nil.
+func (h *hub) getEnded(presenceID string) *session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.ended[presenceID].sess
 }
 
 // mesh returns the sessions of a mesh, in connection order.

@@ -248,6 +248,11 @@ func (s *Service) JoinMesh(ctx context.Context, req *meshv1.JoinMeshRequest) (*m
 	})
 	switch {
 	case errors.Is(err, db.ErrNotFound):
+		// A concurrent join with the same key may have taken the last use:
+		// then this join is a re-join, as it would have been a moment later.
+		if existing, found, lerr := s.memberByPubkey(ctx, mesh.ID, pubkey); lerr == nil && found && existing.RevokedAt == nil {
+			return &meshv1.JoinMeshResponse{Member: memberToProto(existing, false), Mesh: meshToProto(mesh, nil), AlreadyMember: true}, nil
+		}
 		return nil, joinError(connect.CodeFailedPrecondition, "invite_exhausted", "the invite has no uses left")
 	case errors.Is(err, db.ErrConflict):
 		// A concurrent join with the same key won; report it as a re-join.

@@ -17,6 +17,7 @@ import (
 	"claudemesh.dev/db"
 	"claudemesh.dev/gen/pb/claudemesh/mesh/v1/meshv1connect"
 	"claudemesh.dev/services/auth"
+	"claudemesh.dev/services/ratelimit"
 )
 
 // Config configures the mesh service.
@@ -62,6 +63,28 @@ type Config struct {
 	StaleAfter time.Duration
 	// MaxGroupsPerSession caps the groups one session joins. Defaults to 64.
 	MaxGroupsPerSession int
+	// MaxMessageBytes caps a message (ciphertext, nonce and target). Defaults
+	// to 65536.
+	MaxMessageBytes int
+	// MessageTTL is how long an undelivered message waits before it is
+	// reported expired. Defaults to 7 days.
+	MessageTTL time.Duration
+	// DeliveryLease is how long a pushed message waits for the recipient's
+	// ack before it is pushed again. Defaults to 30 s.
+	DeliveryLease time.Duration
+	// SendRatePerMinute and SendBurst limit each member's sends (a token
+	// bucket). Default to 600 a minute with bursts of 100; a mesh policy may
+	// set its own.
+	SendRatePerMinute int
+	SendBurst         int
+	// LoopGuardMax is how many direct messages two members may exchange
+	// within LoopGuardWindow without a human prompting either of them
+	// before further messages between them are held. Defaults to 50 in 60 s.
+	LoopGuardMax    int
+	LoopGuardWindow time.Duration
+	// MaxBatch caps how many concurrent sends are written in one
+	// transaction. Defaults to 256.
+	MaxBatch int
 }
 
 // WithDefaults returns the config with defaults filled in.
@@ -84,6 +107,14 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.PendingStatusTTL, 10*time.Second)
 	setDefault(&c.HeartbeatInterval, 30*time.Second)
 	setDefault(&c.StaleAfter, 90*time.Second)
+	setDefault(&c.MaxMessageBytes, 64<<10)
+	setDefault(&c.MessageTTL, 7*24*time.Hour)
+	setDefault(&c.DeliveryLease, 30*time.Second)
+	setDefault(&c.SendRatePerMinute, 600)
+	setDefault(&c.SendBurst, 100)
+	setDefault(&c.LoopGuardMax, 50)
+	setDefault(&c.LoopGuardWindow, 60*time.Second)
+	setDefault(&c.MaxBatch, 256)
 	return c
 }
 
@@ -107,6 +138,12 @@ type Service struct {
 	log    *slog.Logger
 	hub    *hub
 	replay *auth.ReplayCache
+	writer *writer
+	// sendLimit limits each member's sends; loops holds ping-pong.
+	sendLimit *ratelimit.Limiter
+	loops     *loopGuard
+	// memberKeys caches member pubkeys by member id (they never change).
+	memberKeys sync.Map
 
 	// wg tracks grace timers, so that shutdown waits for them.
 	wg sync.WaitGroup
@@ -118,11 +155,14 @@ var _ meshv1connect.MeshServiceHandler = (*Service)(nil)
 func New(cfg Config) *Service {
 	cfg = cfg.WithDefaults()
 	return &Service{
-		cfg:    cfg,
-		store:  cfg.Store,
-		log:    cfg.Logger,
-		hub:    newHub(),
-		replay: auth.NewReplayCache(2 * cfg.HelloSkew),
+		cfg:       cfg,
+		store:     cfg.Store,
+		log:       cfg.Logger,
+		hub:       newHub(),
+		replay:    auth.NewReplayCache(2 * cfg.HelloSkew),
+		writer:    newWriter(cfg.Store, cfg.MaxBatch),
+		sendLimit: ratelimit.New(cfg.SendRatePerMinute, cfg.SendBurst),
+		loops:     newLoopGuard(cfg.LoopGuardMax, cfg.LoopGuardWindow),
 	}
 }
 
@@ -132,5 +172,19 @@ func (s *Service) now() time.Time { return s.cfg.NowFunc().UTC().Truncate(time.M
 // the stale-presence sweep, the working-status TTL and the pending-status
 // sweep. On return every presence of this replica is marked disconnected.
 func (s *Service) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.writer.run(ctx) })
+	if l, ok := s.store.(db.Listener); ok {
+		wg.Go(func() { s.listen(ctx, l, deliveriesChannel, s.onDeliveryNotice) })
+		wg.Go(func() { s.listen(ctx, l, stateChannel, s.onStateNotice) })
+	}
 	s.sweepLoop(ctx)
+	wg.Wait()
+}
+
+// listen follows a notification channel of the other replicas.
+func (s *Service) listen(ctx context.Context, l db.Listener, channel string, handle func(string)) {
+	if err := l.Listen(ctx, channel, handle); err != nil {
+		s.log.ErrorContext(ctx, "listen for other replicas", "channel", channel, "err", err)
+	}
 }

@@ -227,7 +227,7 @@ func (s *Service) SetHookStatus(ctx context.Context, req *meshv1.SetHookStatusRe
 		return nil, rpcerr.Invalid("status must be idle, working or dnd")
 	}
 	if req.GetHookToken() == "" {
-		return s.pendHookStatus(ctx, req, status)
+		return s.pendHookStatus(ctx, req, "", req.GetSessionId(), status)
 	}
 	presenceID, _, ok := strings.Cut(req.GetHookToken(), hookTokenSeparator)
 	p, err := s.store.GetPresence(ctx, presenceID)
@@ -242,7 +242,9 @@ func (s *Service) SetHookStatus(ctx context.Context, req *meshv1.SetHookStatusRe
 		return nil, rpcerr.WithReason(connect.CodePermissionDenied, "forbidden", "the hook token belongs to another Claude Code session")
 	}
 	if p.DisconnectedAt != nil {
-		return s.pendHookStatus(ctx, req, status)
+		// The session ended: keep the status for its next hello, in its
+		// mesh, under the session id the token was issued to.
+		return s.pendHookStatus(ctx, req, p.MeshID, cmp.Or(p.SessionID, req.GetSessionId()), status)
 	}
 	if _, err := s.applyStatus(ctx, p.ID, status, sourceHook); err != nil {
 		return nil, err
@@ -250,15 +252,16 @@ func (s *Service) SetHookStatus(ctx context.Context, req *meshv1.SetHookStatusRe
 	return &meshv1.SetHookStatusResponse{PresenceId: p.ID}, nil
 }
 
-// pendHookStatus keeps a hook status for the Claude Code session's next
-// hello.
-func (s *Service) pendHookStatus(ctx context.Context, req *meshv1.SetHookStatusRequest, status string) (*meshv1.SetHookStatusResponse, error) {
-	if req.GetSessionId() == "" || len(req.GetSessionId()) > maxSessionIDLen {
+// pendHookStatus keeps a hook status for the next hello of the Claude Code
+// session sessionID, in meshID ("" for any mesh).
+func (s *Service) pendHookStatus(ctx context.Context, req *meshv1.SetHookStatusRequest, meshID, sessionID, status string) (*meshv1.SetHookStatusResponse, error) {
+	if sessionID == "" || len(sessionID) > maxSessionIDLen {
 		return nil, rpcerr.Invalid("session_id (the Claude Code session id) or hook_token is required")
 	}
 	err := s.store.InsertPendingStatus(ctx, db.PendingStatus{
 		ID:        db.NewID(),
-		SessionID: req.GetSessionId(),
+		MeshID:    meshID,
+		SessionID: sessionID,
 		PID:       req.GetPid(),
 		Cwd:       truncate(req.GetCwd(), maxPathLen),
 		Status:    status,

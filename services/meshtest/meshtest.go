@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,9 @@ type Broker struct {
 	// member's context for credentials.
 	Mesh meshv1connect.MeshServiceClient
 
+	now func() time.Time
+	// signed is the last timestamp (ms) a MemberClient signed at.
+	signed atomic.Int64
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -66,8 +70,12 @@ func Start(t testing.TB, store db.Store, opts ...func(*server.Config)) *Broker {
 		URL:      "http://" + srv.Addr().String(),
 		WSURL:    "ws://" + srv.Addr().String() + "/ws",
 		Operator: token,
+		now:      cfg.NowFunc,
 		cancel:   cancel,
 		done:     make(chan error, 1),
+	}
+	if b.now == nil {
+		b.now = time.Now
 	}
 	b.Mesh = meshv1connect.NewMeshServiceClient(http.DefaultClient, b.URL)
 	go func() { b.done <- srv.Serve(ctx) }()
@@ -114,24 +122,7 @@ type Mesh struct {
 // CreateMesh creates a mesh with the operator token.
 func (b *Broker) CreateMesh(t testing.TB, slug, template string) *Mesh {
 	t.Helper()
-	owner, admin := newKey(t), newKey(t)
-	res, err := b.Mesh.CreateMesh(Bearer(t.Context(), b.Operator), &meshv1.CreateMeshRequest{
-		Slug:              slug,
-		Template:          template,
-		OwnerPubkey:       owner.PublicHex(),
-		MemberPubkey:      admin.PublicHex(),
-		MemberDisplayName: slug + "-admin",
-	})
-	if err != nil {
-		t.Fatalf("create mesh %s: %v", slug, err)
-	}
-	return &Mesh{
-		ID:    res.GetMesh().GetId(),
-		Slug:  slug,
-		Owner: owner,
-		Admin: Member{ID: res.GetMember().GetId(), MeshID: res.GetMesh().GetId(), Name: slug + "-admin", Key: admin},
-		b:     b,
-	}
+	return b.NewMesh(t, MeshOptions{Slug: slug, Template: template})
 }
 
 // InviteOptions shape an invite.
@@ -157,7 +148,7 @@ func (m *Mesh) SignInvite(t testing.TB, opts InviteOptions) string {
 		MeshID:      m.ID,
 		MeshSlug:    m.Slug,
 		BrokerURL:   m.b.WSURL,
-		ExpiresAt:   time.Now().Add(opts.Expires).Unix(),
+		ExpiresAt:   m.b.Now().Add(opts.Expires).Unix(),
 		MeshRootKey: invite.NewRootKey(),
 		Role:        opts.Role,
 	}, m.Owner)
@@ -223,7 +214,7 @@ type Hello struct {
 func HelloFrame(member Member, h Hello) map[string]any {
 	ts := h.Timestamp
 	if ts.IsZero() {
-		ts = time.Now()
+		ts = helloNow()
 	}
 	f := map[string]any{
 		"type":      "hello",
@@ -255,13 +246,17 @@ func HelloFrame(member Member, h Hello) map[string]any {
 }
 
 // Conn is a raw peer socket. A goroutine reads it, so waiting for a frame
-// with a timeout does not close the socket.
+// with a timeout does not close the socket. A Conn belongs to the test
+// goroutine that dialed it.
 type Conn struct {
 	t      testing.TB
 	WS     *websocket.Conn
 	frames chan []byte
 	// err is the read error that ended the socket, set before frames closes.
 	err error
+	// skipped holds the system pushes Expect passed over, oldest first, for
+	// ExpectEvent and ExpectNoEvent.
+	skipped []map[string]any
 }
 
 // Dial opens a socket to the broker.
@@ -330,10 +325,10 @@ func (c *Conn) Send(frame any) {
 	}
 }
 
-// Read returns the next frame, failing after 5 s.
+// Read returns the next frame, failing after Patience.
 func (c *Conn) Read() map[string]any {
 	c.t.Helper()
-	f, err := c.ReadWithin(5 * time.Second)
+	f, err := c.ReadWithin(Patience)
 	if err != nil {
 		c.t.Fatalf("read frame: %v", err)
 	}
@@ -371,16 +366,25 @@ func (c *Conn) Expect(typ string) map[string]any {
 		case f["type"] == typ:
 			return f
 		case f["type"] == "push" && f["subtype"] == "system":
-			continue
+			c.skipped = append(c.skipped, f)
 		default:
 			c.t.Fatalf("expected %q, got %v", typ, f)
 		}
 	}
 }
 
-// ExpectEvent reads frames until a system push with the event arrives.
+// ExpectEvent returns the first system push with the event that Expect
+// passed over, else reads frames until one arrives. Frames before it are
+// dropped.
 func (c *Conn) ExpectEvent(event string) map[string]any {
 	c.t.Helper()
+	for i, f := range c.skipped {
+		if f["event"] == event {
+			c.skipped = c.skipped[i+1:]
+			return f
+		}
+	}
+	c.skipped = nil
 	for {
 		f := c.Read()
 		if f["type"] == "push" && f["event"] == event {
@@ -403,9 +407,9 @@ func (c *Conn) ExpectError(code string) map[string]any {
 func (c *Conn) ExpectClose() websocket.StatusCode {
 	c.t.Helper()
 	for {
-		_, err := c.ReadWithin(5 * time.Second)
+		_, err := c.ReadWithin(Patience)
 		if errors.Is(err, errTimeout) {
-			c.t.Fatal("the socket did not close within 5s")
+			c.t.Fatalf("the socket did not close within %s", Patience)
 		}
 		if err != nil {
 			return websocket.CloseStatus(err)

@@ -16,10 +16,18 @@ type memListener struct {
 	conns     chan net.Conn
 	closed    chan struct{}
 	closeOnce sync.Once
+	// transport is the clients' shared transport; closing its idle
+	// connections lets the in-process server shut down without waiting for
+	// them (HTTP/2 gives a client a second to leave after its GOAWAY).
+	transport *http.Transport
 }
 
 func newMemListener() *memListener {
-	return &memListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+	l := &memListener{conns: make(chan net.Conn), closed: make(chan struct{})}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	l.transport = &http.Transport{DialContext: l.dial, Protocols: &p}
+	return l
 }
 
 // Accept waits for the next in-process connection.
@@ -56,12 +64,7 @@ func (l *memListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 
 // client returns an HTTP client speaking h2c over the listener.
 func (l *memListener) client() *http.Client {
-	var p http.Protocols
-	p.SetUnencryptedHTTP2(true)
-	return &http.Client{Transport: &http.Transport{
-		DialContext: l.dial,
-		Protocols:   &p,
-	}}
+	return &http.Client{Transport: l.transport}
 }
 
 type memAddr struct{}

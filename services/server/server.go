@@ -60,6 +60,9 @@ type Config struct {
 	// Edge tunes the WebSocket edge; its Mesh, InternalToken, Logger and
 	// Registerer are filled in by the server.
 	Edge edge.Config
+	// HookRatePerMinute caps the POST /hook/set-status calls of one session;
+	// one client address may make ten times as many. Defaults to 30.
+	HookRatePerMinute int
 	// ShutdownTimeout bounds the graceful shutdown. Defaults to 10 s.
 	ShutdownTimeout time.Duration
 	// NowFunc is the clock. Defaults to time.Now.
@@ -204,7 +207,12 @@ func (s *Server) routes(internalToken string) http.Handler {
 	s.edge = edge.New(edgeCfg)
 	mux.Handle("GET /ws", s.edge)
 
-	httpapi.New(httpapi.Config{Mesh: meshSvc, Logger: s.log.With("component", "http"), NowFunc: s.cfg.NowFunc}).Register(mux)
+	httpapi.New(httpapi.Config{
+		Mesh:              meshSvc,
+		Logger:            s.log.With("component", "http"),
+		HookRatePerMinute: s.cfg.HookRatePerMinute,
+		NowFunc:           s.cfg.NowFunc,
+	}).Register(mux)
 	mux.HandleFunc("GET /health", s.health)
 	mux.HandleFunc("GET /health/ready", s.ready)
 	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -266,6 +274,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, ctx.Err())
 			}
 		}
+		s.mem.transport.CloseIdleConnections()
 		errs = append(errs, s.public.Shutdown(ctx), s.internal.Shutdown(ctx))
 		s.shutdownErr = errors.Join(errs...)
 	})

@@ -1,0 +1,151 @@
+package mesh
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"claudemesh.dev/db"
+)
+
+// writer commits concurrent sends and acks together (group commit): every
+// write waiting when a transaction starts goes into it, so the database
+// pays one commit for many messages. A batch that fails is retried one
+// write at a time, so one bad write cannot fail the others.
+type writer struct {
+	store db.Store
+	max   int
+	in    chan *write
+}
+
+// write is one send (a message, its deliveries, the notifications for other
+// replicas) or one ack; done receives its result.
+type write struct {
+	msg        *db.Message
+	deliveries []db.Delivery
+	notify     []notification
+
+	ackBy  string
+	ackIDs []string
+	ackAt  time.Time
+	acked  int64
+
+	done chan error
+}
+
+// notification is a NOTIFY sent when the write commits.
+type notification struct {
+	channel, payload string
+}
+
+func newWriter(store db.Store, maxBatch int) *writer {
+	return &writer{store: store, max: maxBatch, in: make(chan *write, maxBatch)}
+}
+
+// do queues w and waits for its commit.
+func (wr *writer) do(ctx context.Context, w *write) error {
+	w.done = make(chan error, 1)
+	select {
+	case wr.in <- w:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-w.done:
+		return err
+	case <-ctx.Done():
+		// The write may still commit; the caller reports the failure and a
+		// retry with the same client message id is answered from the first.
+		return ctx.Err()
+	}
+}
+
+// run commits batches until ctx is done.
+func (wr *writer) run(ctx context.Context) {
+	for {
+		var first *write
+		select {
+		case first = <-wr.in:
+		case <-ctx.Done():
+			return
+		}
+		batch := []*write{first}
+	fill:
+		for len(batch) < wr.max {
+			select {
+			case w := <-wr.in:
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		wr.commit(context.WithoutCancel(ctx), batch)
+	}
+}
+
+// commit writes a batch in one transaction, or each write alone when the
+// batch fails.
+func (wr *writer) commit(ctx context.Context, batch []*write) {
+	err := wr.store.InTx(ctx, func(q db.Queries) error { return apply(ctx, q, batch) })
+	if err == nil || len(batch) == 1 {
+		for _, w := range batch {
+			w.done <- err
+		}
+		return
+	}
+	for _, w := range batch {
+		w.acked = 0
+		w.done <- wr.store.InTx(ctx, func(q db.Queries) error { return apply(ctx, q, []*write{w}) })
+	}
+}
+
+// apply runs a batch's statements: all messages in one insert, all
+// deliveries in one, each ack, then the notifications (sent on commit).
+func apply(ctx context.Context, q db.Queries, batch []*write) error {
+	var (
+		msgs       []db.Message
+		deliveries []db.Delivery
+		notes      []notification
+	)
+	for _, w := range batch {
+		if w.msg != nil {
+			msgs = append(msgs, *w.msg)
+			deliveries = append(deliveries, w.deliveries...)
+		}
+		notes = append(notes, w.notify...)
+	}
+	if len(msgs) > 0 {
+		if err := q.InsertMessages(ctx, msgs); err != nil {
+			return err
+		}
+	}
+	if len(deliveries) > 0 {
+		if err := q.InsertDeliveries(ctx, deliveries); err != nil {
+			return err
+		}
+	}
+	for _, w := range batch {
+		if len(w.ackIDs) == 0 {
+			continue
+		}
+		n, err := q.AckDeliveries(ctx, w.ackBy, w.ackIDs, w.ackAt)
+		if err != nil {
+			return err
+		}
+		w.acked = n
+	}
+	slices.SortFunc(notes, func(a, b notification) int {
+		if c := cmp.Compare(a.channel, b.channel); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.payload, b.payload)
+	})
+	notes = slices.Compact(notes)
+	for _, n := range notes {
+		if err := q.Notify(ctx, n.channel, n.payload); err != nil {
+			return err
+		}
+	}
+	return nil
+}
