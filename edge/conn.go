@@ -122,6 +122,18 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.leaveGroup(ctx, f.ReqID, msg)
 	case *edgev1.MeshInfo:
 		c.meshInfo(ctx, f.ReqID, msg)
+	case *edgev1.Send:
+		c.sendMessage(ctx, f.ReqID, msg)
+	case *edgev1.ClientAck:
+		c.clientAck(ctx, f.ReqID, msg)
+	case *edgev1.MessageStatus:
+		c.messageStatus(ctx, f.ReqID, msg)
+	case *edgev1.SetState:
+		c.setState(ctx, f.ReqID, msg)
+	case *edgev1.GetState:
+		c.getState(ctx, f.ReqID, msg)
+	case *edgev1.ListState:
+		c.listState(ctx, f.ReqID, msg)
 	default:
 		c.sendError(f.ReqID, "unimplemented", f.Type+" is not implemented by this broker yet", nil)
 	}

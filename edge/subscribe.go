@@ -26,6 +26,8 @@ func (c *conn) subscribe(ctx context.Context) {
 	defer func() { _ = stream.Close() }()
 	for stream.Receive() {
 		switch ev := stream.Msg().GetEvent().(type) {
+		case *meshv1.SubscribeResponse_Message:
+			c.send("", messagePush(ev.Message))
 		case *meshv1.SubscribeResponse_System:
 			c.send("", systemPush(ev.System))
 		case *meshv1.SubscribeResponse_StateChange:

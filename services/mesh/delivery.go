@@ -34,6 +34,12 @@ func (f *inflight) add(id string, until time.Time) {
 	f.leases[id] = until
 }
 
+func (f *inflight) clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.leases = nil
+}
+
 func (f *inflight) remove(ids []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

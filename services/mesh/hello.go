@@ -133,6 +133,7 @@ func (s *Service) Hello(ctx context.Context, req *meshv1.HelloRequest) (*meshv1.
 	sess.hookToken = hookToken
 	s.hub.add(sess)
 	s.announceJoin(sess, restored, now)
+	s.requestDrain(sess)
 	s.log.InfoContext(ctx, "session opened", "mesh_id", mesh.ID, "presence_id", p.ID, "member_id", member.ID, "session_id", p.SessionID)
 
 	res := &meshv1.HelloResponse{
@@ -247,6 +248,9 @@ func (s *Service) reattach(ctx context.Context, sess *session, mesh db.Mesh, mem
 	if err := s.store.ReattachPresence(ctx, sess.presenceID, s.cfg.ReplicaID, now); err != nil {
 		return nil, rpcerr.From(ctx, s.log, "presence", err)
 	}
+	// What was pushed to the old socket may not have arrived: push again.
+	sess.pending.clear()
+	s.requestDrain(sess)
 	view := sess.snapshot()
 	s.log.InfoContext(ctx, "session reattached", "mesh_id", mesh.ID, "presence_id", sess.presenceID)
 	meshProto, err := s.meshProto(ctx, mesh.ID)

@@ -289,7 +289,9 @@ func sourceRank(src string) int {
 // "dnd"; a source ranked below the one that set the current status cannot
 // change it while that status is fresh (it only refreshes an equal one);
 // otherwise the status, its source and its time are written. It returns
-// whether the status changed.
+// whether the status changed. A session that becomes idle gets the messages
+// its status held back; a hook reporting "working" (a person prompted the
+// session) resets the loop guard for its member.
 func (s *Service) applyStatus(ctx context.Context, presenceID, status, source string) (bool, error) {
 	now := s.now()
 	cur, err := s.currentStatus(ctx, presenceID)
@@ -314,6 +316,12 @@ func (s *Service) applyStatus(ctx context.Context, presenceID, status, source st
 		sess.mu.Lock()
 		sess.status, sess.statusSrc, sess.statusAt = next.Status, next.Source, next.UpdatedAt
 		sess.mu.Unlock()
+		if source == sourceHook && status == statusWorking {
+			s.loops.humanActivity(sess.meshID, sess.memberID)
+		}
+		if status == statusIdle && cur.Status != statusIdle {
+			s.requestDrain(sess)
+		}
 	}
 	return status != cur.Status, nil
 }

@@ -364,7 +364,7 @@ func (s *Service) byName(ctx context.Context, from sender, name string) ([]recip
 }
 
 func ambiguous(name string, n int, label func(int) string) error {
-	var labels []string
+	labels := make([]string, 0, n)
 	for i := range n {
 		labels = append(labels, label(i))
 	}

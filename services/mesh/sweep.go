@@ -14,6 +14,11 @@ func (s *Service) sweepLoop(ctx context.Context) {
 	// expire, so nothing outlives its TTL by more than a quarter of it.
 	statuses := time.NewTicker(min(s.cfg.WorkingTTL, s.cfg.PendingStatusTTL) / 4)
 	defer statuses.Stop()
+	// Lapsed pushes are pushed again within a third of the lease.
+	leases := time.NewTicker(s.cfg.DeliveryLease / 3)
+	defer leases.Stop()
+	expiry := time.NewTicker(time.Minute)
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -23,6 +28,10 @@ func (s *Service) sweepLoop(ctx context.Context) {
 			s.heartbeat(ctx)
 		case <-statuses.C:
 			s.sweepStatuses(ctx)
+		case <-leases.C:
+			s.redeliver()
+		case <-expiry.C:
+			s.expire(ctx)
 		}
 	}
 }
@@ -55,10 +64,14 @@ func (s *Service) sweepStatuses(ctx context.Context) {
 	for _, id := range ids {
 		if sess := s.hub.get(id); sess != nil {
 			sess.mu.Lock()
-			if sess.status == statusWorking {
+			flipped := sess.status == statusWorking
+			if flipped {
 				sess.status, sess.statusSrc, sess.statusAt = statusIdle, sourceInferred, now
 			}
 			sess.mu.Unlock()
+			if flipped {
+				s.requestDrain(sess)
+			}
 		}
 	}
 	if _, err := s.store.DeletePendingStatuses(ctx, now.Add(-s.cfg.PendingStatusTTL)); err != nil {
@@ -76,5 +89,18 @@ func (s *Service) close() {
 	s.wg.Wait()
 	if _, err := s.store.DisconnectReplica(ctx, s.cfg.ReplicaID, s.now()); err != nil {
 		s.log.ErrorContext(ctx, "close this replica's presences", "err", err)
+	}
+}
+
+// expire marks the deliveries that waited past the message TTL expired, so
+// that senders see them as such.
+func (s *Service) expire(ctx context.Context) {
+	n, err := s.store.ExpireDeliveries(ctx, s.now())
+	if err != nil {
+		s.log.ErrorContext(ctx, "expire deliveries", "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "deliveries expired", "count", n)
 	}
 }
