@@ -22,6 +22,10 @@ type SelfEditable struct {
 // MeshPolicy is the per-mesh policy.
 type MeshPolicy struct {
 	SelfEditable SelfEditable `json:"selfEditable"`
+	// SendRatePerMinute and SendBurst override the broker's per-member send
+	// limit when set.
+	SendRatePerMinute int32 `json:"sendRatePerMinute,omitempty"`
+	SendBurst         int32 `json:"sendBurst,omitempty"`
 }
 
 // Mesh is a persistent workspace.

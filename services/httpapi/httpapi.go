@@ -21,6 +21,7 @@ import (
 	meshv1 "claudemesh.dev/gen/pb/claudemesh/mesh/v1"
 	"claudemesh.dev/services/identity"
 	"claudemesh.dev/services/mesh"
+	"claudemesh.dev/services/ratelimit"
 	"claudemesh.dev/services/rpcerr"
 )
 
@@ -54,9 +55,9 @@ type Config struct {
 // Handler serves the classic HTTP endpoints.
 type Handler struct {
 	cfg   Config
-	hooks *limiter
+	hooks *ratelimit.Limiter
 	// hookAddrs limits hooks per client address.
-	hookAddrs *limiter
+	hookAddrs *ratelimit.Limiter
 }
 
 // New returns the endpoints' handler.
@@ -76,7 +77,7 @@ func New(cfg Config) *Handler {
 	if cfg.NowFunc == nil {
 		cfg.NowFunc = time.Now
 	}
-	return &Handler{cfg: cfg, hooks: newLimiter(cfg.HookRatePerMinute), hookAddrs: newLimiter(cfg.HookAddressRatePerMinute)}
+	return &Handler{cfg: cfg, hooks: ratelimit.New(), hookAddrs: ratelimit.New()}
 }
 
 // Register adds the endpoints to mux.
@@ -166,7 +167,8 @@ func (h *Handler) hookStatus(w http.ResponseWriter, r *http.Request) {
 	if presence, _, found := strings.Cut(req.HookToken, "."); found {
 		key = "presence:" + presence
 	}
-	if now := h.cfg.NowFunc(); !h.hookAddrs.allow(clientAddr(r), now) || !h.hooks.allow(key, now) {
+	if now := h.cfg.NowFunc(); !h.hookAddrs.Allow(clientAddr(r), now, h.cfg.HookAddressRatePerMinute, h.cfg.HookAddressRatePerMinute) ||
+		!h.hooks.Allow(key, now, h.cfg.HookRatePerMinute, h.cfg.HookRatePerMinute) {
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"ok": false, "error": "rate limited"})
 		return
 	}

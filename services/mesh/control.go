@@ -184,6 +184,7 @@ func (s *Service) UpdateMeshPolicy(ctx context.Context, req *meshv1.UpdateMeshPo
 	if err := s.store.UpdateMeshPolicy(ctx, c.meshID, policyFromProto(req.GetPolicy())); err != nil {
 		return nil, rpcerr.From(ctx, s.log, "mesh", err)
 	}
+	s.policies.Delete(c.meshID)
 	out, err := s.meshProto(ctx, c.meshID)
 	if err != nil {
 		return nil, err

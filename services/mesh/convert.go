@@ -41,22 +41,30 @@ func meshToProto(m db.Mesh, groups []db.MeshGroup) *meshv1.Mesh {
 }
 
 func policyToProto(p db.MeshPolicy) *meshv1.MeshPolicy {
-	return &meshv1.MeshPolicy{SelfEditable: &meshv1.SelfEditable{
-		DisplayName: p.SelfEditable.DisplayName,
-		RoleTag:     p.SelfEditable.RoleTag,
-		Groups:      p.SelfEditable.Groups,
-		MessageMode: p.SelfEditable.MessageMode,
-	}}
+	return &meshv1.MeshPolicy{
+		SelfEditable: &meshv1.SelfEditable{
+			DisplayName: p.SelfEditable.DisplayName,
+			RoleTag:     p.SelfEditable.RoleTag,
+			Groups:      p.SelfEditable.Groups,
+			MessageMode: p.SelfEditable.MessageMode,
+		},
+		SendRatePerMinute: p.SendRatePerMinute,
+		SendBurst:         p.SendBurst,
+	}
 }
 
 func policyFromProto(p *meshv1.MeshPolicy) db.MeshPolicy {
 	se := p.GetSelfEditable()
-	return db.MeshPolicy{SelfEditable: db.SelfEditable{
-		DisplayName: se.GetDisplayName(),
-		RoleTag:     se.GetRoleTag(),
-		Groups:      se.GetGroups(),
-		MessageMode: se.GetMessageMode(),
-	}}
+	return db.MeshPolicy{
+		SelfEditable: db.SelfEditable{
+			DisplayName: se.GetDisplayName(),
+			RoleTag:     se.GetRoleTag(),
+			Groups:      se.GetGroups(),
+			MessageMode: se.GetMessageMode(),
+		},
+		SendRatePerMinute: p.GetSendRatePerMinute(),
+		SendBurst:         p.GetSendBurst(),
+	}
 }
 
 // defaultPolicy lets members edit all of their own profile, as classic does.

@@ -142,8 +142,10 @@ type Service struct {
 	// sendLimit limits each member's sends; loops holds ping-pong.
 	sendLimit *ratelimit.Limiter
 	loops     *loopGuard
-	// memberKeys caches member pubkeys by member id (they never change).
+	// memberKeys caches member pubkeys by member id (they never change);
+	// policies caches mesh policies for a few seconds.
 	memberKeys sync.Map
+	policies   sync.Map
 
 	// wg tracks grace timers, so that shutdown waits for them.
 	wg sync.WaitGroup
@@ -161,7 +163,7 @@ func New(cfg Config) *Service {
 		hub:       newHub(),
 		replay:    auth.NewReplayCache(2 * cfg.HelloSkew),
 		writer:    newWriter(cfg.Store, cfg.MaxBatch),
-		sendLimit: ratelimit.New(cfg.SendRatePerMinute, cfg.SendBurst),
+		sendLimit: ratelimit.New(),
 		loops:     newLoopGuard(cfg.LoopGuardMax, cfg.LoopGuardWindow),
 	}
 }

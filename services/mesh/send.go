@@ -66,8 +66,12 @@ func (s *Service) Send(ctx context.Context, req *meshv1.SendRequest) (*meshv1.Se
 		}
 	}
 	now := s.now()
-	if !s.sendLimit.Allow(from.meshID+":"+from.member.ID, now) {
-		return nil, rpcerr.WithReason(connect.CodeResourceExhausted, "rate_limit", "rate limit: at most %d messages a minute (bursts of %d); slow down", s.cfg.SendRatePerMinute, s.cfg.SendBurst)
+	perMinute, burst, err := s.sendRate(ctx, from.meshID, now)
+	if err != nil {
+		return nil, err
+	}
+	if !s.sendLimit.Allow(from.meshID+":"+from.member.ID, now, perMinute, burst) {
+		return nil, rpcerr.WithReason(connect.CodeResourceExhausted, "rate_limit", "rate limit: at most %d messages a minute (bursts of %d); slow down", perMinute, burst)
 	}
 	recipients, err := s.recipients(ctx, from, target)
 	if err != nil {
@@ -429,4 +433,36 @@ func (s *session) allowedPriorities() []string {
 		return []string{priorityNow, priorityNext, priorityLow}
 	}
 	return []string{priorityNow}
+}
+
+// policyTTL is how long a mesh policy is cached.
+const policyTTL = 10 * time.Second
+
+type cachedPolicy struct {
+	policy db.MeshPolicy
+	at     time.Time
+}
+
+// sendRate is a mesh's per-member send limit: its policy's, else the
+// broker's.
+func (s *Service) sendRate(ctx context.Context, meshID string, now time.Time) (perMinute, burst int, err error) {
+	var p db.MeshPolicy
+	if c, ok := s.policies.Load(meshID); ok && now.Sub(c.(cachedPolicy).at) < policyTTL { //nolint:forcetypeassert // only cachedPolicy is stored
+		p = c.(cachedPolicy).policy //nolint:forcetypeassert // only cachedPolicy is stored
+	} else {
+		m, err := s.store.GetMesh(ctx, meshID)
+		if err != nil {
+			return 0, 0, rpcerr.From(ctx, s.log, "mesh", err)
+		}
+		p = m.Policy
+		s.policies.Store(meshID, cachedPolicy{policy: p, at: now})
+	}
+	perMinute, burst = s.cfg.SendRatePerMinute, s.cfg.SendBurst
+	if p.SendRatePerMinute > 0 {
+		perMinute = int(p.SendRatePerMinute)
+	}
+	if p.SendBurst > 0 {
+		burst = int(p.SendBurst)
+	}
+	return perMinute, burst, nil
 }

@@ -11,9 +11,7 @@ import (
 
 // Limiter is a set of token buckets.
 type Limiter struct {
-	perMinute int
-	burst     int
-	idle      time.Duration
+	idle time.Duration
 
 	mu        sync.Mutex
 	buckets   map[string]*bucket
@@ -25,15 +23,15 @@ type bucket struct {
 	seen time.Time
 }
 
-// New returns buckets refilling perMinute tokens a minute and holding at
-// most burst.
-func New(perMinute, burst int) *Limiter {
-	return &Limiter{perMinute: perMinute, burst: burst, idle: 10 * time.Minute, buckets: map[string]*bucket{}}
+// New returns an empty set of buckets.
+func New() *Limiter {
+	return &Limiter{idle: 10 * time.Minute, buckets: map[string]*bucket{}}
 }
 
 // Allow takes a token from key's bucket at now and reports whether there
-// was one.
-func (l *Limiter) Allow(key string, now time.Time) bool {
+// was one. The bucket refills perMinute tokens a minute and holds at most
+// burst; a later call with other numbers changes them.
+func (l *Limiter) Allow(key string, now time.Time, perMinute, burst int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.lastSweep) > l.idle/2 {
@@ -44,10 +42,15 @@ func (l *Limiter) Allow(key string, now time.Time) bool {
 		}
 		l.lastSweep = now
 	}
+	limit := rate.Limit(float64(perMinute) / 60)
 	b := l.buckets[key]
-	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(rate.Limit(float64(l.perMinute)/60), l.burst)}
+	switch {
+	case b == nil:
+		b = &bucket{lim: rate.NewLimiter(limit, burst)}
 		l.buckets[key] = b
+	case b.lim.Limit() != limit || b.lim.Burst() != burst:
+		b.lim.SetLimitAt(now, limit)
+		b.lim.SetBurstAt(now, burst)
 	}
 	b.seen = now
 	return b.lim.AllowN(now, 1)

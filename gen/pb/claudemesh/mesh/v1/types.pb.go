@@ -541,10 +541,14 @@ func (x *SelfEditable) GetMessageMode() bool {
 
 // MeshPolicy is a mesh's policy.
 type MeshPolicy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	SelfEditable  *SelfEditable          `protobuf:"bytes,1,opt,name=self_editable,json=selfEditable,proto3" json:"self_editable,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	SelfEditable *SelfEditable          `protobuf:"bytes,1,opt,name=self_editable,json=selfEditable,proto3" json:"self_editable,omitempty"`
+	// How many messages each member may send a minute, and in a burst; zero
+	// keeps the broker's defaults.
+	SendRatePerMinute int32 `protobuf:"varint,2,opt,name=send_rate_per_minute,json=sendRatePerMinute,proto3" json:"send_rate_per_minute,omitempty"`
+	SendBurst         int32 `protobuf:"varint,3,opt,name=send_burst,json=sendBurst,proto3" json:"send_burst,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *MeshPolicy) Reset() {
@@ -582,6 +586,20 @@ func (x *MeshPolicy) GetSelfEditable() *SelfEditable {
 		return x.SelfEditable
 	}
 	return nil
+}
+
+func (x *MeshPolicy) GetSendRatePerMinute() int32 {
+	if x != nil {
+		return x.SendRatePerMinute
+	}
+	return 0
+}
+
+func (x *MeshPolicy) GetSendBurst() int32 {
+	if x != nil {
+		return x.SendBurst
+	}
+	return 0
 }
 
 // Mesh is a persistent workspace.
@@ -2273,10 +2291,13 @@ const file_claudemesh_mesh_v1_types_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x01 \x01(\bR\vdisplayName\x12\x19\n" +
 	"\brole_tag\x18\x02 \x01(\bR\aroleTag\x12\x16\n" +
 	"\x06groups\x18\x03 \x01(\bR\x06groups\x12!\n" +
-	"\fmessage_mode\x18\x04 \x01(\bR\vmessageMode\"S\n" +
+	"\fmessage_mode\x18\x04 \x01(\bR\vmessageMode\"\xa3\x01\n" +
 	"\n" +
 	"MeshPolicy\x12E\n" +
-	"\rself_editable\x18\x01 \x01(\v2 .claudemesh.mesh.v1.SelfEditableR\fselfEditable\"\xca\x02\n" +
+	"\rself_editable\x18\x01 \x01(\v2 .claudemesh.mesh.v1.SelfEditableR\fselfEditable\x12/\n" +
+	"\x14send_rate_per_minute\x18\x02 \x01(\x05R\x11sendRatePerMinute\x12\x1d\n" +
+	"\n" +
+	"send_burst\x18\x03 \x01(\x05R\tsendBurst\"\xca\x02\n" +
 	"\x04Mesh\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12\x12\n" +
