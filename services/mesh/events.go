@@ -1,6 +1,8 @@
 package mesh
 
 import (
+	"cmp"
+	"context"
 	"time"
 
 	"google.golang.org/protobuf/types/known/structpb"
@@ -59,9 +61,12 @@ func othersOf(sess *session) func(*session) bool {
 }
 
 // announceJoin tells the mesh a session joined, or returned when its member
-// had a saved state.
+// had a saved state. A hidden session comes and goes unannounced.
 func (s *Service) announceJoin(sess *session, restored *db.PeerState, now time.Time) {
 	view := sess.snapshot()
+	if !view.visible {
+		return
+	}
 	data := map[string]any{
 		"name":   view.displayName,
 		"pubkey": sess.routingKey(),
@@ -79,8 +84,28 @@ func (s *Service) announceJoin(sess *session, restored *db.PeerState, now time.T
 // announceLeave tells the mesh a session left.
 func (s *Service) announceLeave(sess *session, now time.Time) {
 	view := sess.snapshot()
+	if !view.visible {
+		return
+	}
 	data := map[string]any{"name": view.displayName, "pubkey": sess.routingKey()}
 	s.publish(sess.meshID, systemEvent(sess.meshID, "peer_left", data, meshv1.Priority_PRIORITY_LOW, now), othersOf(sess))
+}
+
+// announceStale tells this replica's sessions that presences of a replica
+// that stopped heartbeating are gone.
+func (s *Service) announceStale(stale []db.Presence, now time.Time) {
+	for _, p := range stale {
+		if !p.Visible {
+			continue
+		}
+		key, err := s.memberPubkey(context.Background(), p.MemberID)
+		if err != nil {
+			continue
+		}
+		data := map[string]any{"name": p.DisplayName, "pubkey": cmp.Or(p.SessionPubkey, key)}
+		s.publish(p.MeshID, systemEvent(p.MeshID, "peer_left", data, meshv1.Priority_PRIORITY_LOW, now),
+			func(o *session) bool { return o.memberID != p.MemberID })
+	}
 }
 
 func groupsData(gs []db.GroupRole) []any {

@@ -52,6 +52,16 @@ func TestWelcomeBack(t *testing.T) {
 					alice.ExpectEvent("peer_hidden")
 				}
 				bob.Drop()
+				if hide {
+					// A hidden session leaves unannounced: wait out its grace.
+					meshtest.Eventually(t, "bob's presence closed", func() bool {
+						live, err := tb.b.Store.ListLivePresences(t.Context(), tb.mesh.ID)
+						require.NoError(t, err)
+						return len(live) == 1
+					})
+					alice.ExpectNoEvent(50*time.Millisecond, "peer_left")
+					return alice
+				}
 				left := alice.ExpectEvent("peer_left")
 				require.Equal(t, map[string]any{"name": "bob", "pubkey": tb.bob.Key.PublicHex()}, eventData(t, left))
 				return alice

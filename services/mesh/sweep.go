@@ -50,6 +50,7 @@ func (s *Service) heartbeat(ctx context.Context) {
 	}
 	if len(stale) > 0 {
 		s.log.InfoContext(ctx, "closed stale presences", "count", len(stale))
+		s.announceStale(stale, now)
 	}
 }
 
