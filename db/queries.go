@@ -212,7 +212,9 @@ type MessageQueries interface {
 	// ClaimDeliveries leases the oldest deliverable rows for a session (not
 	// acked, not expired, unclaimed or with a lapsed claim, allowed
 	// priority), marks them pushed, and returns them with their messages in
-	// (created_at, id) order. Concurrent claims get disjoint rows.
+	// (created_at, id) order. Concurrent claims get disjoint rows. A row
+	// under a running claim is skipped even when p.ClaimedBy holds it (it is
+	// in flight); ReleaseClaims lets its holder claim it again.
 	ClaimDeliveries(ctx context.Context, p ClaimDeliveriesParams) ([]ClaimedDelivery, error)
 	// AckDeliveries marks acked the deliveries of these messages claimed by a
 	// presence, and returns how many were newly acked (acking twice keeps the

@@ -149,7 +149,7 @@ func TestStore(t *testing.T) {
 						claimed[c.Delivery.MessageID] = presence
 					}
 					mu.Unlock()
-					// Ack so this claimer's own re-claim skips the rows.
+					// Ack, so the rows are done with for good.
 					ids := make([]string, 0, len(got))
 					for _, c := range got {
 						ids = append(ids, c.Delivery.MessageID)
@@ -231,14 +231,19 @@ func TestStore(t *testing.T) {
 			require.Equal(t, "client-"+string(rune('0'+i)), c.Message.ClientMessageID)
 		}
 
-		// Another presence finds nothing while the lease holds; the same
-		// one (a reconnect) gets the rows again.
-		other, err := bundle.store.ClaimDeliveries(bundle.ctx, db.ClaimDeliveriesParams{
-			MeshID: bundle.mesh.ID, MemberID: recipient.ID, Priorities: []string{"next"},
-			ClaimedBy: "p2", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10,
-		})
+		// Nobody, the holder included, claims the rows while the lease
+		// holds; released (a reconnect), the holder gets them again.
+		for _, by := range []string{"p2", "p1"} {
+			other, err := bundle.store.ClaimDeliveries(bundle.ctx, db.ClaimDeliveriesParams{
+				MeshID: bundle.mesh.ID, MemberID: recipient.ID, Priorities: []string{"next"},
+				ClaimedBy: by, Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10,
+			})
+			require.NoError(t, err)
+			require.Empty(t, other)
+		}
+		n, err := bundle.store.ReleaseClaims(bundle.ctx, "p1")
 		require.NoError(t, err)
-		require.Empty(t, other)
+		require.Equal(t, int64(3), n)
 		again, err := bundle.store.ClaimDeliveries(bundle.ctx, db.ClaimDeliveriesParams{
 			MeshID: bundle.mesh.ID, MemberID: recipient.ID, Priorities: []string{"next"},
 			ClaimedBy: "p1", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10,

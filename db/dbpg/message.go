@@ -129,11 +129,12 @@ func (q *queries) ListDeliveries(ctx context.Context, messageID string) ([]db.De
 }
 
 // ClaimDeliveries leases the oldest deliverable rows for a session (not
-// acked, not expired, unclaimed, with a lapsed claim or already claimed by
-// the same presence, allowed priority), marks them pushed, and returns them
-// with their messages in (created_at, id) order (a message's rows for the
-// member and for the session by session key). One statement does it;
-// concurrent claims get disjoint rows (FOR UPDATE SKIP LOCKED).
+// acked, not expired, unclaimed or with a lapsed claim, so not the
+// claimer's own running claims either, allowed priority), marks them
+// pushed, and returns them with their messages in (created_at, id) order
+// (a message's rows for the member and for the session by session key).
+// One statement does it; concurrent claims get disjoint rows (FOR UPDATE
+// SKIP LOCKED).
 func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParams) ([]db.ClaimedDelivery, error) {
 	rows, err := q.q.ClaimDeliveries(ctx, q.dbtx, sqlc.ClaimDeliveriesParams{
 		ClaimedBy:     p.ClaimedBy,

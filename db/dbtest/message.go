@@ -453,6 +453,50 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.Equal(t, []db.ClaimedDelivery{claimed(ds[0], m, p3, p1.Now)}, got)
 	})
 
+	t.Run("ClaimDeliveriesSameClaimer", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
+		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID)
+		p1 := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p1)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+
+		// The holder does not claim its own row again while the lease runs:
+		// the row is in flight, and a second claim would push it twice.
+		got, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.Now = p1.LeaseUntil.Add(-time.Microsecond)
+			p.LeaseUntil = p1.LeaseUntil.Add(time.Minute)
+		}))
+		require.NoError(t, err)
+		require.Empty(t, got)
+		requireDelivery(t, bundle.store, claimed(ds[0], m, p1, p1.Now).Delivery)
+
+		// Released, it claims the row again at once (a socket reattached).
+		n, err := bundle.store.ReleaseClaims(ctx, p1.ClaimedBy)
+		require.NoError(t, err)
+		require.Equal(t, int64(1), n)
+		p2 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.Now = p1.Now.Add(time.Second)
+			p.LeaseUntil = p1.LeaseUntil.Add(time.Second)
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, p2)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(ds[0], m, p2, p1.Now)}, got)
+
+		// And once its lease lapsed (no ack came), it claims it again.
+		p3 := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.Now = p2.LeaseUntil
+			p.LeaseUntil = p2.LeaseUntil.Add(30 * time.Second)
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, p3)
+		require.NoError(t, err)
+		require.Equal(t, []db.ClaimedDelivery{claimed(ds[0], m, p3, p1.Now)}, got)
+	})
+
 	t.Run("ClaimDeliveriesLimit", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)
@@ -639,32 +683,6 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.Equal(t, []string{byPriority["next"]}, claim("presence-2", "now", "next"))
 		require.Empty(t, claim("presence-3", "now", "next"))
 		require.Equal(t, []string{byPriority["low"]}, claim("presence-3", "low", "now"))
-	})
-
-	t.Run("ClaimDeliveriesSameClaimer", func(t *testing.T) {
-		t.Parallel()
-		bundle := setup(t)
-		ctx := t.Context()
-
-		m := testMessage(bundle.mesh.ID, bundle.sender.ID)
-		ds := sendMessage(t, bundle.store, m, bundle.recipient.ID)
-
-		p1 := claimParams(bundle)
-		_, err := bundle.store.ClaimDeliveries(ctx, p1)
-		require.NoError(t, err)
-
-		// The presence holding the lease may claim its rows again (say, after
-		// a reattach) before the lease lapses: the lease is renewed and the
-		// first push time kept.
-		again := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
-			p.Now = at(time.Minute + 10*time.Second)
-			p.LeaseUntil = at(time.Minute + 40*time.Second)
-		})
-		got, err := bundle.store.ClaimDeliveries(ctx, again)
-		require.NoError(t, err)
-		want := claimed(ds[0], m, again, p1.Now)
-		require.Equal(t, []db.ClaimedDelivery{want}, got)
-		requireDelivery(t, bundle.store, want.Delivery)
 	})
 
 	t.Run("ClaimDeliveriesSessionTargeted", func(t *testing.T) {

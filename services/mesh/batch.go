@@ -34,9 +34,11 @@ type write struct {
 	done chan error
 }
 
-// notification is a NOTIFY sent when the write commits.
+// notification is a NOTIFY sent when the write commits; memberID is the
+// member a delivery notice is about.
 type notification struct {
 	channel, payload string
+	memberID         string
 }
 
 func newWriter(store db.Store, maxBatch int) *writer {

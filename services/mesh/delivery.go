@@ -103,6 +103,19 @@ func (s *Service) push(sess *session, env *meshv1.Envelope, now time.Time) {
 	}
 }
 
+// repush pushes again what a session holds in flight (its socket was
+// replaced, so the pushes may not have arrived), then what waits for it. A
+// claim skips rows under the claimer's own running lease, so the session's
+// claims are released first.
+func (s *Service) repush(ctx context.Context, sess *session) {
+	sess.pending.clear()
+	if _, err := s.store.ReleaseClaims(ctx, sess.presenceID); err != nil {
+		// The rows come back when their leases lapse.
+		s.log.ErrorContext(ctx, "release claims", "presence_id", sess.presenceID, "err", err)
+	}
+	s.requestDrain(sess)
+}
+
 // requestDrain asks for what waits for a session to be claimed and pushed.
 // Requests made while a drain runs make it run once more; one goroutine per
 // session drains at a time.
@@ -138,6 +151,9 @@ func (s *Service) drain(ctx context.Context, sess *session) {
 		if gone {
 			return
 		}
+		// No status change between reading the priorities and the claim
+		// (see claimMu).
+		sess.claimMu.Lock()
 		now := s.now()
 		claimed, err := s.store.ClaimDeliveries(ctx, db.ClaimDeliveriesParams{
 			MeshID:        sess.meshID,
@@ -149,6 +165,7 @@ func (s *Service) drain(ctx context.Context, sess *session) {
 			LeaseUntil:    now.Add(s.cfg.DeliveryLease),
 			Limit:         drainBatch,
 		})
+		sess.claimMu.Unlock()
 		if err != nil {
 			s.log.ErrorContext(ctx, "claim deliveries", "presence_id", sess.presenceID, "err", err)
 			return
@@ -298,12 +315,18 @@ func (s *Service) findMessage(ctx context.Context, meshID, id string) (db.Messag
 }
 
 // onDeliveryNotice drains the local sessions of a member another replica
-// queued mail for ("<meshId>:<memberId>").
+// queued mail for ("<meshId>:<memberId>:<replicaId>"). This replica's own
+// notices are skipped: Send drained its sessions already.
 func (s *Service) onDeliveryNotice(payload string) {
-	meshID, memberID, ok := strings.Cut(payload, ":")
-	if !ok {
+	parts := strings.SplitN(payload, ":", 3)
+	if len(parts) != 3 || parts[2] == s.cfg.ReplicaID {
 		return
 	}
+	s.drainMember(parts[0], parts[1])
+}
+
+// drainMember drains this replica's sessions of a member.
+func (s *Service) drainMember(meshID, memberID string) {
 	for _, sess := range s.hub.mesh(meshID) {
 		if sess.memberID == memberID {
 			s.requestDrain(sess)

@@ -249,8 +249,7 @@ func (s *Service) reattach(ctx context.Context, sess *session, mesh db.Mesh, mem
 		return nil, rpcerr.From(ctx, s.log, "presence", err)
 	}
 	// What was pushed to the old socket may not have arrived: push again.
-	sess.pending.clear()
-	s.requestDrain(sess)
+	s.repush(ctx, sess)
 	view := sess.snapshot()
 	s.log.InfoContext(ctx, "session reattached", "mesh_id", mesh.ID, "presence_id", sess.presenceID)
 	meshProto, err := s.meshProto(ctx, mesh.ID)

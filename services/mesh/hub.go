@@ -32,6 +32,11 @@ type session struct {
 	pending     inflight
 	drainWanted atomic.Bool
 	draining    atomic.Bool
+	// claimMu is held by a drain from reading the status to the end of its
+	// claim, and by status changes: a change cannot land between the two,
+	// so a message sent after a session went busy is never claimed under
+	// the idle status read before. Take it before mu.
+	claimMu sync.Mutex
 
 	mu          sync.Mutex
 	displayName string

@@ -313,9 +313,11 @@ func (s *Service) applyStatus(ctx context.Context, presenceID, status, source st
 		return false, rpcerr.From(ctx, s.log, "presence", err)
 	}
 	if sess := s.hub.get(presenceID); sess != nil {
+		sess.claimMu.Lock()
 		sess.mu.Lock()
 		sess.status, sess.statusSrc, sess.statusAt = next.Status, next.Source, next.UpdatedAt
 		sess.mu.Unlock()
+		sess.claimMu.Unlock()
 		if source == sourceHook && status == statusWorking {
 			s.loops.humanActivity(sess.meshID, sess.memberID)
 		}

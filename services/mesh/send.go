@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -24,7 +25,8 @@ const (
 )
 
 // deliveriesChannel is the NOTIFY channel that tells other replicas a
-// member has new mail; the payload is "<meshId>:<memberId>".
+// member has new mail; the payload is "<meshId>:<memberId>:<replicaId>",
+// replicaId being the sender's (which drains its own sessions itself).
 const deliveriesChannel = "claudemesh_deliveries"
 
 // sender is who sends a message.
@@ -108,6 +110,12 @@ func (s *Service) Send(ctx context.Context, req *meshv1.SendRequest) (*meshv1.Se
 	env := s.envelope(msg, from.member.Pubkey)
 	for _, sess := range pushes {
 		s.push(sess, env, now)
+	}
+	// New mail for a member is a drain trigger for its sessions here: a
+	// message to a member key, or held for a session's status, is claimed
+	// by whichever session may take it now.
+	for _, n := range w.notify {
+		s.drainMember(msg.MeshID, n.memberID)
 	}
 	return &meshv1.SendResponse{MessageId: msg.ID, Recipients: int32(len(recipients))}, nil //nolint:gosec // bounded by the mesh size
 }
@@ -320,7 +328,8 @@ func inGroup(groups []db.GroupRole, group string) bool {
 }
 
 // byName resolves a display name that is unique in the mesh: a live session
-// first, else a member.
+// first (several sessions of one member by that name are that member: any
+// of them takes the message), else a member.
 func (s *Service) byName(ctx context.Context, from sender, name string) ([]recipient, error) {
 	live, err := s.store.ListLivePresences(ctx, from.meshID)
 	if err != nil {
@@ -332,21 +341,21 @@ func (s *Service) byName(ctx context.Context, from sender, name string) ([]recip
 			matches = append(matches, p)
 		}
 	}
-	switch len(matches) {
-	case 1:
+	switch {
+	case len(matches) == 1:
 		p := matches[0]
-		var sess *session
-		if local := s.hub.get(p.ID); local != nil {
-			sess = local
+		// Without a session key a session takes its member's mail.
+		return []recipient{{memberID: p.MemberID, sessionPubkey: p.SessionPubkey, session: s.hub.get(p.ID), direct: true}}, nil
+	case len(matches) > 1 && !slices.ContainsFunc(matches, func(p db.Presence) bool { return p.MemberID != matches[0].MemberID }):
+		return []recipient{{memberID: matches[0].MemberID, direct: true}}, nil
+	case len(matches) > 1:
+		members, err := s.memberIndex(ctx, from.meshID)
+		if err != nil {
+			return nil, err
 		}
-		key := p.SessionPubkey
-		if key == "" {
-			return []recipient{{memberID: p.MemberID, session: sess, direct: true}}, nil
-		}
-		return []recipient{{memberID: p.MemberID, sessionPubkey: key, session: sess, direct: true}}, nil
-	case 0:
-	default:
-		return nil, ambiguous(name, len(matches), func(i int) string { return matches[i].DisplayName + " (" + matches[i].SessionPubkey[:12] + "…)" })
+		return nil, ambiguous(name, len(matches), func(i int) string {
+			return matches[i].DisplayName + " (" + shortKey(cmp.Or(matches[i].SessionPubkey, members[matches[i].MemberID].Pubkey)) + ")"
+		})
 	}
 	members, err := s.store.ListMembers(ctx, from.meshID)
 	if err != nil {
@@ -364,7 +373,15 @@ func (s *Service) byName(ctx context.Context, from sender, name string) ([]recip
 	case 0:
 		return nil, rpcerr.WithReason(connect.CodeNotFound, "no_recipient", "no peer named %q in this mesh", name)
 	}
-	return nil, ambiguous(name, len(found), func(i int) string { return found[i].DisplayName + " (" + found[i].Pubkey[:12] + "…)" })
+	return nil, ambiguous(name, len(found), func(i int) string { return found[i].DisplayName + " (" + shortKey(found[i].Pubkey) + ")" })
+}
+
+// shortKey is the start of a key, for messages.
+func shortKey(key string) string {
+	if len(key) <= 12 {
+		return key
+	}
+	return key[:12] + "…"
 }
 
 func ambiguous(name string, n int, label func(int) string) error {
@@ -407,22 +424,22 @@ func (s *Service) plan(msg db.Message, recipients []recipient, now time.Time) (*
 			pushes = append(pushes, r.session)
 		} else if !announced[r.memberID] {
 			announced[r.memberID] = true
-			w.notify = append(w.notify, notification{channel: deliveriesChannel, payload: msg.MeshID + ":" + r.memberID})
+			w.notify = append(w.notify, notification{
+				channel: deliveriesChannel, payload: msg.MeshID + ":" + r.memberID + ":" + s.cfg.ReplicaID, memberID: r.memberID,
+			})
 		}
 		w.deliveries = append(w.deliveries, d)
 	}
 	return w, pushes
 }
 
-// admits reports whether a session's status lets a priority through: "now"
-// always, "next" and "low" only when idle.
+// admits reports whether a session takes a priority now: only with a
+// socket attached (not in its grace period), and then "now" always, "next"
+// and "low" only when idle.
 func (s *session) admits(priority string) bool {
-	if priority == priorityNow {
-		return true
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.online && s.status == statusIdle
+	return s.online && (priority == priorityNow || s.status == statusIdle)
 }
 
 // allowedPriorities are the priorities a session's status admits.

@@ -30,8 +30,11 @@ type stateNotice struct {
 	Key       string          `json:"key"`
 	Value     json.RawMessage `json:"value"`
 	UpdatedBy string          `json:"updatedBy"`
-	// From is the presence that wrote it, which is not told.
-	From string `json:"from"`
+	// From is the presence that wrote it, which is not told ("" for an API
+	// key); Replica is the replica that wrote it, which told its own
+	// sessions already.
+	From    string `json:"from"`
+	Replica string `json:"replica"`
 }
 
 // SetState writes a shared key and tells every other session of the mesh.
@@ -60,7 +63,7 @@ func (s *Service) SetState(ctx context.Context, req *meshv1.SetStateRequest) (*m
 		return nil, err
 	}
 	entry := db.StateEntry{MeshID: c.meshID, Key: key, Value: raw, UpdatedByMemberID: c.memberID, UpdatedByName: name, UpdatedAt: s.now()}
-	notice := stateNotice{MeshID: c.meshID, Key: key, Value: raw, UpdatedBy: name}
+	notice := stateNotice{MeshID: c.meshID, Key: key, Value: raw, UpdatedBy: name, Replica: s.cfg.ReplicaID}
 	if c.session != nil {
 		notice.From = c.session.presenceID
 	}
@@ -116,7 +119,7 @@ func (s *Service) onStateNotice(payload string) {
 		s.log.Warn("unreadable state notice", "err", err)
 		return
 	}
-	if s.hub.get(n.From) != nil {
+	if n.Replica == s.cfg.ReplicaID {
 		return // written here, already announced
 	}
 	s.announceState(n)

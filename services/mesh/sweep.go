@@ -64,12 +64,14 @@ func (s *Service) sweepStatuses(ctx context.Context) {
 	}
 	for _, id := range ids {
 		if sess := s.hub.get(id); sess != nil {
+			sess.claimMu.Lock()
 			sess.mu.Lock()
 			flipped := sess.status == statusWorking
 			if flipped {
 				sess.status, sess.statusSrc, sess.statusAt = statusIdle, sourceInferred, now
 			}
 			sess.mu.Unlock()
+			sess.claimMu.Unlock()
 			if flipped {
 				s.requestDrain(sess)
 			}

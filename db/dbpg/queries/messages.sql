@@ -42,7 +42,9 @@ ORDER BY recipient_member_id COLLATE "C", recipient_session_pubkey COLLATE "C";
 -- single statement. The inner SELECT locks the rows it picks and skips rows
 -- another claimer holds, so concurrent claims get disjoint rows; a row a
 -- concurrent claimer committed first is re-checked against the WHERE clause
--- and dropped. The same presence may re-claim its own rows (a reconnect).
+-- and dropped. A row the claiming presence itself holds under a running
+-- lease is not claimed again (it is in flight; the claim would push it
+-- twice): release it first (ReleaseClaims) to push it again.
 -- Each row comes back with its message. RETURNING has no order: the caller
 -- sorts by (created_at, message_id, recipient_session_pubkey).
 -- name: ClaimDeliveries :many
@@ -60,8 +62,7 @@ FROM (
       AND deliveries.expired_at IS NULL
       AND deliveries.expires_at > @now::timestamptz
       AND (deliveries.claim_expires_at IS NULL
-           OR deliveries.claim_expires_at <= @now::timestamptz
-           OR deliveries.claimed_by = @claimed_by)
+           OR deliveries.claim_expires_at <= @now::timestamptz)
       AND deliveries.priority = ANY(@priorities::text[])
     ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C",
              deliveries.recipient_session_pubkey COLLATE "C"

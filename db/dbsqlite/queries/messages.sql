@@ -62,7 +62,7 @@ WHERE rowid IN (
       AND c.acked_at IS NULL
       AND c.expired_at IS NULL
       AND c.expires_at > @now
-      AND (c.claim_expires_at IS NULL OR c.claim_expires_at <= @now OR c.claimed_by = @claimed_by)
+      AND (c.claim_expires_at IS NULL OR c.claim_expires_at <= @now)
       AND c.priority IN (SELECT value FROM json_each(@priorities))
     ORDER BY c.created_at, c.message_id, c.recipient_session_pubkey
     LIMIT @limit

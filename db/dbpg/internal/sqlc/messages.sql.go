@@ -49,8 +49,7 @@ FROM (
       AND deliveries.expired_at IS NULL
       AND deliveries.expires_at > $3::timestamptz
       AND (deliveries.claim_expires_at IS NULL
-           OR deliveries.claim_expires_at <= $3::timestamptz
-           OR deliveries.claimed_by = $1)
+           OR deliveries.claim_expires_at <= $3::timestamptz)
       AND deliveries.priority = ANY($7::text[])
     ORDER BY deliveries.created_at, deliveries.message_id COLLATE "C",
              deliveries.recipient_session_pubkey COLLATE "C"
@@ -83,7 +82,9 @@ type ClaimDeliveriesRow struct {
 // single statement. The inner SELECT locks the rows it picks and skips rows
 // another claimer holds, so concurrent claims get disjoint rows; a row a
 // concurrent claimer committed first is re-checked against the WHERE clause
-// and dropped. The same presence may re-claim its own rows (a reconnect).
+// and dropped. A row the claiming presence itself holds under a running
+// lease is not claimed again (it is in flight; the claim would push it
+// twice): release it first (ReleaseClaims) to push it again.
 // Each row comes back with its message. RETURNING has no order: the caller
 // sorts by (created_at, message_id, recipient_session_pubkey).
 func (q *Queries) ClaimDeliveries(ctx context.Context, db DBTX, arg ClaimDeliveriesParams) ([]ClaimDeliveriesRow, error) {

@@ -49,7 +49,7 @@ WHERE rowid IN (
       AND c.acked_at IS NULL
       AND c.expired_at IS NULL
       AND c.expires_at > ?3
-      AND (c.claim_expires_at IS NULL OR c.claim_expires_at <= ?3 OR c.claimed_by = ?1)
+      AND (c.claim_expires_at IS NULL OR c.claim_expires_at <= ?3)
       AND c.priority IN (SELECT value FROM json_each(?7))
     ORDER BY c.created_at, c.message_id, c.recipient_session_pubkey
     LIMIT ?8
