@@ -223,6 +223,10 @@ type MessageQueries interface {
 	// ReleaseClaims drops the claims a presence holds so others may take the
 	// rows, and returns how many.
 	ReleaseClaims(ctx context.Context, claimedBy string) (int64, error)
+	// ListLapsedClaims returns up to limit recipients (mesh and member) with
+	// a delivery whose claim lapsed by now without an ack: mail to push
+	// again. Each recipient once, in no particular order.
+	ListLapsedClaims(ctx context.Context, now time.Time, limit int32) ([]Recipient, error)
 	// ExpireDeliveries marks unacked deliveries past their expiry expired and
 	// returns how many.
 	ExpireDeliveries(ctx context.Context, at time.Time) (int64, error)

@@ -221,6 +221,12 @@ type Delivery struct {
 	ExpiredAt              *time.Time
 }
 
+// Recipient names a member of a mesh that has mail.
+type Recipient struct {
+	MeshID   string
+	MemberID string
+}
+
 // ClaimedDelivery is a delivery claimed for push, with its message.
 type ClaimedDelivery struct {
 	Delivery Delivery

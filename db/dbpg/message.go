@@ -259,3 +259,18 @@ func deliveryFromRow(row sqlc.Delivery) (db.Delivery, error) {
 		ExpiredAt:              utcPtr(row.ExpiredAt),
 	}, nil
 }
+
+// ListLapsedClaims returns the recipients with a delivery whose claim lapsed
+// without an ack.
+func (q *queries) ListLapsedClaims(ctx context.Context, now time.Time, limit int32) ([]db.Recipient, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := q.q.ListLapsedClaims(ctx, q.dbtx, sqlc.ListLapsedClaimsParams{Now: now, Lim: limit})
+	if err != nil {
+		return nil, fmt.Errorf("list lapsed claims: %w", interpretError(err))
+	}
+	return conv.MapRows(rows, func(r sqlc.ListLapsedClaimsRow) (db.Recipient, error) {
+		return db.Recipient{MeshID: r.MeshID, MemberID: r.RecipientMemberID}, nil
+	})
+}

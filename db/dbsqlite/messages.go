@@ -292,3 +292,18 @@ func (q *queries) CountPendingDeliveries(ctx context.Context) (int64, error) {
 	n, err := q.q.CountPendingDeliveries(ctx, q.dbtx)
 	return n, wrapErr("count pending deliveries", err)
 }
+
+// ListLapsedClaims returns the recipients with a delivery whose claim lapsed
+// without an ack.
+func (q *queries) ListLapsedClaims(ctx context.Context, now time.Time, n int32) ([]db.Recipient, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	rows, err := q.q.ListLapsedClaims(ctx, q.dbtx, sqlc.ListLapsedClaimsParams{Now: microsOf(now), Lim: limit(n)})
+	if err != nil {
+		return nil, wrapErr("list lapsed claims", err)
+	}
+	return conv.MapRows(rows, func(r sqlc.ListLapsedClaimsRow) (db.Recipient, error) {
+		return db.Recipient{MeshID: r.MeshID, MemberID: r.RecipientMemberID}, nil
+	})
+}

@@ -1155,6 +1155,61 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.ElementsMatch(t, []db.Delivery{acked, expired}, got)
 	})
 
+	t.Run("ListLapsedClaims", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		sendMessage(t, bundle.store, m1, bundle.recipient.ID, other.ID)
+		sendMessage(t, bundle.store, m2, bundle.recipient.ID)
+
+		// Nothing claimed, nothing lapsed.
+		got, err := bundle.store.ListLapsedClaims(ctx, at(time.Hour), 10)
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		p := claimParams(bundle)
+		_, err = bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		_, err = bundle.store.ClaimDeliveries(ctx, claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.MemberID, p.ClaimedBy, p.LeaseUntil = other.ID, "presence-other", at(10*time.Minute)
+		}))
+		require.NoError(t, err)
+
+		// Within the lease: nothing. At its end: the recipient, once for its
+		// two rows; the other member's longer lease still runs.
+		got, err = bundle.store.ListLapsedClaims(ctx, p.LeaseUntil.Add(-time.Microsecond), 10)
+		require.NoError(t, err)
+		require.Empty(t, got)
+		got, err = bundle.store.ListLapsedClaims(ctx, p.LeaseUntil, 10)
+		require.NoError(t, err)
+		require.Equal(t, []db.Recipient{{MeshID: bundle.mesh.ID, MemberID: bundle.recipient.ID}}, got)
+
+		got, err = bundle.store.ListLapsedClaims(ctx, at(time.Hour), 10)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []db.Recipient{
+			{MeshID: bundle.mesh.ID, MemberID: bundle.recipient.ID},
+			{MeshID: bundle.mesh.ID, MemberID: other.ID},
+		}, got)
+		got, err = bundle.store.ListLapsedClaims(ctx, at(time.Hour), 1)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		got, err = bundle.store.ListLapsedClaims(ctx, at(time.Hour), 0)
+		require.NoError(t, err)
+		require.Empty(t, got)
+
+		// Acked rows are not mail to push again.
+		n, err := bundle.store.AckDeliveries(ctx, p.ClaimedBy, []string{m1.ID, m2.ID}, at(2*time.Minute))
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n)
+		got, err = bundle.store.ListLapsedClaims(ctx, at(time.Hour), 10)
+		require.NoError(t, err)
+		require.Equal(t, []db.Recipient{{MeshID: bundle.mesh.ID, MemberID: other.ID}}, got)
+	})
+
 	t.Run("ReleaseClaims", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

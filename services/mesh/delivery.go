@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -17,50 +16,6 @@ import (
 
 // drainBatch is how many deliveries one claim takes.
 const drainBatch = 256
-
-// inflight remembers what was pushed to a session and not acked yet, with
-// when its lease lapses, so a lapsed push is claimed and pushed again.
-type inflight struct {
-	mu     sync.Mutex
-	leases map[string]time.Time
-}
-
-func (f *inflight) add(id string, until time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.leases == nil {
-		f.leases = map[string]time.Time{}
-	}
-	f.leases[id] = until
-}
-
-func (f *inflight) clear() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.leases = nil
-}
-
-func (f *inflight) remove(ids []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, id := range ids {
-		delete(f.leases, id)
-	}
-}
-
-// lapsed drops and reports the leases that ran out by now.
-func (f *inflight) lapsed(now time.Time) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	found := false
-	for id, until := range f.leases {
-		if !now.Before(until) {
-			delete(f.leases, id)
-			found = true
-		}
-	}
-	return found
-}
 
 // envelope is a message as pushed to its recipients.
 func (s *Service) envelope(m db.Message, senderMemberPubkey string) *meshv1.Envelope {
@@ -94,10 +49,10 @@ func priorityToProto(p string) meshv1.Priority {
 	}
 }
 
-// push hands a claimed message to a session and keeps it in flight until
-// the session acks it.
-func (s *Service) push(sess *session, env *meshv1.Envelope, now time.Time) {
-	sess.pending.add(env.GetMessageId(), now.Add(s.cfg.DeliveryLease))
+// push hands a claimed message to a session. Until the session acks it, the
+// claim's lease stands for it: when the lease lapses, the sweep finds the
+// row and it is pushed again.
+func (s *Service) push(sess *session, env *meshv1.Envelope) {
 	if !sess.deliver(&meshv1.SubscribeResponse{Event: &meshv1.SubscribeResponse_Message{Message: env}}) {
 		s.overflow(sess)
 	}
@@ -108,7 +63,6 @@ func (s *Service) push(sess *session, env *meshv1.Envelope, now time.Time) {
 // claim skips rows under the claimer's own running lease, so the session's
 // claims are released first.
 func (s *Service) repush(ctx context.Context, sess *session) {
-	sess.pending.clear()
 	if _, err := s.store.ReleaseClaims(ctx, sess.presenceID); err != nil {
 		// The rows come back when their leases lapse.
 		s.log.ErrorContext(ctx, "release claims", "presence_id", sess.presenceID, "err", err)
@@ -176,7 +130,7 @@ func (s *Service) drain(ctx context.Context, sess *session) {
 				s.log.ErrorContext(ctx, "sender of a queued message", "message_id", c.Message.ID, "err", err)
 				continue
 			}
-			s.push(sess, s.envelope(c.Message, key), now)
+			s.push(sess, s.envelope(c.Message, key))
 		}
 		if len(claimed) < drainBatch {
 			return
@@ -214,7 +168,6 @@ func (s *Service) AckMessages(ctx context.Context, req *meshv1.AckMessagesReques
 	if err := s.writer.do(ctx, w); err != nil {
 		return nil, rpcerr.From(ctx, s.log, "ack", err)
 	}
-	sess.pending.remove(ids)
 	return &meshv1.AckMessagesResponse{Acked: int32(w.acked)}, nil //nolint:gosec // at most drainBatch
 }
 
@@ -334,12 +287,23 @@ func (s *Service) drainMember(meshID, memberID string) {
 	}
 }
 
-// redeliver drains sessions whose pushes were not acked within the lease.
-func (s *Service) redeliver() {
-	now := s.now()
-	for _, sess := range s.hub.all() {
-		if sess.pending.lapsed(now) {
-			s.requestDrain(sess)
+// lapsedSweepLimit caps the recipients one lease sweep wakes.
+const lapsedSweepLimit = 1000
+
+// redeliver drains this replica's sessions of the members whose mail has a
+// lapsed claim: pushed and not acked within the lease (the socket dropped,
+// the client failed, or the broker that pushed it died).
+func (s *Service) redeliver(ctx context.Context) {
+	lapsed, err := s.store.ListLapsedClaims(ctx, s.now(), lapsedSweepLimit)
+	if err != nil {
+		s.log.ErrorContext(ctx, "list lapsed claims", "err", err)
+		return
+	}
+	for _, r := range lapsed {
+		for _, sess := range s.hub.mesh(r.MeshID) {
+			if sess.memberID == r.MemberID {
+				s.requestDrain(sess)
+			}
 		}
 	}
 }

@@ -27,9 +27,7 @@ type session struct {
 	// overflowed is set when events could not be buffered: the subscription
 	// ends and the edge closes the socket as a slow consumer.
 	overflowed atomic.Bool
-	// pending is what was pushed and not acked yet; drainWanted and
-	// draining run one drain at a time (see requestDrain).
-	pending     inflight
+	// drainWanted and draining run one drain at a time (see requestDrain).
 	drainWanted atomic.Bool
 	draining    atomic.Bool
 	// claimMu is held by a drain from reading the status to the end of its

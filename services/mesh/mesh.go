@@ -174,6 +174,7 @@ func (s *Service) now() time.Time { return s.cfg.NowFunc().UTC().Truncate(time.M
 // the stale-presence sweep, the working-status TTL and the pending-status
 // sweep. On return every presence of this replica is marked disconnected.
 func (s *Service) Run(ctx context.Context) {
+	s.recover(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.writer.run(ctx) })
 	if l, ok := s.store.(db.Listener); ok {

@@ -109,7 +109,7 @@ func (s *Service) Send(ctx context.Context, req *meshv1.SendRequest) (*meshv1.Se
 	}
 	env := s.envelope(msg, from.member.Pubkey)
 	for _, sess := range pushes {
-		s.push(sess, env, now)
+		s.push(sess, env)
 	}
 	// New mail for a member is a drain trigger for its sessions here: a
 	// message to a member key, or held for a session's status, is claimed

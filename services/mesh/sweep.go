@@ -29,7 +29,7 @@ func (s *Service) sweepLoop(ctx context.Context) {
 		case <-statuses.C:
 			s.sweepStatuses(ctx)
 		case <-leases.C:
-			s.redeliver()
+			s.redeliver(ctx)
 		case <-expiry.C:
 			s.expire(ctx)
 		}
@@ -105,5 +105,25 @@ func (s *Service) expire(ctx context.Context) {
 	}
 	if n > 0 {
 		s.log.InfoContext(ctx, "deliveries expired", "count", n)
+	}
+}
+
+// recover closes what a previous run of this replica left behind when it
+// died without shutting down (its presences, and the claims they held), so
+// that their mail is pushed again at once instead of after the stale sweep
+// and the leases. A replica keeps its id across restarts for this.
+func (s *Service) recover(ctx context.Context) {
+	ids, err := s.store.DisconnectReplica(ctx, s.cfg.ReplicaID, s.now())
+	if err != nil {
+		s.log.ErrorContext(ctx, "close a previous run's presences", "err", err)
+		return
+	}
+	for _, id := range ids {
+		if _, err := s.store.ReleaseClaims(ctx, id); err != nil {
+			s.log.ErrorContext(ctx, "release a previous run's claims", "presence_id", id, "err", err)
+		}
+	}
+	if len(ids) > 0 {
+		s.log.InfoContext(ctx, "recovered from an unclean stop", "presences", len(ids))
 	}
 }

@@ -169,7 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 // routes builds the handler shared by the public and in-process listeners.
 func (s *Server) routes(internalToken string) http.Handler {
 	rpc := newRPCObserver(s.log, s.registry)
-	opts := []connect.HandlerOption{connect.WithInterceptors(
+	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024), connect.WithInterceptors(
 		rpc,
 		auth.NewInterceptor(auth.Config{
 			Policies:      policies(),
@@ -200,7 +200,9 @@ func (s *Server) routes(internalToken string) http.Handler {
 	mux.Handle(grpchealth.NewHandler(&healthChecker{store: s.cfg.Store}))
 
 	edgeCfg := s.cfg.Edge
-	edgeCfg.Mesh = meshv1connect.NewMeshServiceClient(s.mem.client(), memBaseURL)
+	// The in-process hop carries no compression: it would only burn CPU.
+	edgeCfg.Mesh = meshv1connect.NewMeshServiceClient(s.mem.client(), memBaseURL,
+		connect.WithAcceptCompression("gzip", nil, nil))
 	edgeCfg.InternalToken = internalToken
 	edgeCfg.Logger = s.log.With("component", "edge")
 	edgeCfg.Registerer = s.registry

@@ -87,6 +87,12 @@ WHERE message_id = ANY(@message_ids::text[])
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL
 WHERE claimed_by = @claimed_by AND acked_at IS NULL AND expired_at IS NULL;
 
+-- name: ListLapsedClaims :many
+SELECT DISTINCT mesh_id, recipient_member_id FROM deliveries
+WHERE claimed_by <> '' AND claim_expires_at <= @now::timestamptz
+  AND acked_at IS NULL AND expired_at IS NULL
+LIMIT @lim;
+
 -- name: ExpireDeliveries :execrows
 UPDATE deliveries SET expired_at = @expired_at::timestamptz
 WHERE acked_at IS NULL AND expired_at IS NULL AND expires_at <= @expired_at;

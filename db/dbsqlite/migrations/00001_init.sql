@@ -184,6 +184,7 @@ CREATE TABLE deliveries (
 -- ExpireDeliveries.
 CREATE INDEX deliveries_pending_idx ON deliveries (recipient_member_id, created_at, message_id) WHERE acked_at IS NULL AND expired_at IS NULL;
 CREATE INDEX deliveries_claimed_idx ON deliveries (claimed_by) WHERE acked_at IS NULL AND expired_at IS NULL;
+CREATE INDEX deliveries_lease_idx ON deliveries (claim_expires_at) WHERE claimed_by <> '' AND acked_at IS NULL AND expired_at IS NULL;
 CREATE INDEX deliveries_expiry_idx ON deliveries (expires_at) WHERE acked_at IS NULL AND expired_at IS NULL;
 
 CREATE TABLE state_entries (

@@ -88,6 +88,12 @@ WHERE message_id IN (SELECT value FROM json_each(@message_ids))
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL
 WHERE claimed_by = @claimed_by AND acked_at IS NULL AND expired_at IS NULL;
 
+-- name: ListLapsedClaims :many
+SELECT DISTINCT mesh_id, recipient_member_id FROM deliveries
+WHERE claimed_by <> '' AND claim_expires_at <= @now
+  AND acked_at IS NULL AND expired_at IS NULL
+LIMIT @lim;
+
 -- name: ExpireDeliveries :execrows
 UPDATE deliveries SET expired_at = @expired_at
 WHERE acked_at IS NULL AND expired_at IS NULL AND expires_at <= @expired_at;

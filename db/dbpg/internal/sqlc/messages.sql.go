@@ -349,6 +349,43 @@ func (q *Queries) ListDeliveries(ctx context.Context, db DBTX, messageID string)
 	return items, nil
 }
 
+const listLapsedClaims = `-- name: ListLapsedClaims :many
+SELECT DISTINCT mesh_id, recipient_member_id FROM deliveries
+WHERE claimed_by <> '' AND claim_expires_at <= $1::timestamptz
+  AND acked_at IS NULL AND expired_at IS NULL
+LIMIT $2
+`
+
+type ListLapsedClaimsParams struct {
+	Now time.Time
+	Lim int32
+}
+
+type ListLapsedClaimsRow struct {
+	MeshID            string
+	RecipientMemberID string
+}
+
+func (q *Queries) ListLapsedClaims(ctx context.Context, db DBTX, arg ListLapsedClaimsParams) ([]ListLapsedClaimsRow, error) {
+	rows, err := db.Query(ctx, listLapsedClaims, arg.Now, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListLapsedClaimsRow
+	for rows.Next() {
+		var i ListLapsedClaimsRow
+		if err := rows.Scan(&i.MeshID, &i.RecipientMemberID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const releaseClaims = `-- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL
 WHERE claimed_by = $1 AND acked_at IS NULL AND expired_at IS NULL

@@ -404,6 +404,46 @@ func (q *Queries) ListDeliveries(ctx context.Context, db DBTX, messageID string)
 	return items, nil
 }
 
+const listLapsedClaims = `-- name: ListLapsedClaims :many
+SELECT DISTINCT mesh_id, recipient_member_id FROM deliveries
+WHERE claimed_by <> '' AND claim_expires_at <= ?1
+  AND acked_at IS NULL AND expired_at IS NULL
+LIMIT ?2
+`
+
+type ListLapsedClaimsParams struct {
+	Now *int64
+	Lim int64
+}
+
+type ListLapsedClaimsRow struct {
+	MeshID            string
+	RecipientMemberID string
+}
+
+func (q *Queries) ListLapsedClaims(ctx context.Context, db DBTX, arg ListLapsedClaimsParams) ([]ListLapsedClaimsRow, error) {
+	rows, err := db.QueryContext(ctx, listLapsedClaims, arg.Now, arg.Lim)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListLapsedClaimsRow
+	for rows.Next() {
+		var i ListLapsedClaimsRow
+		if err := rows.Scan(&i.MeshID, &i.RecipientMemberID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listMessagesByIDs = `-- name: ListMessagesByIDs :many
 SELECT id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec, priority, nonce, ciphertext, subtype, client_message_id, request_fingerprint, reply_to_id, created_at, expires_at FROM messages WHERE id IN (/*SLICE:ids*/?)
 `
