@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,8 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"claudemesh.dev/cli/internal/config"
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/dbopen"
+	"claudemesh.dev/services/mesh"
 	"claudemesh.dev/services/server"
 )
 
@@ -25,6 +28,10 @@ type brokerOptions struct {
 	logLevel  string
 	logFormat string
 	publicURL string
+	// maxConnsPerMesh and loopGuardMax tune the mesh service; 0 keeps its
+	// defaults.
+	maxConnsPerMesh int
+	loopGuardMax    int
 	// localMesh makes sure this machine has a local mesh on the broker
 	// ("claudemesh up").
 	localMesh bool
@@ -38,6 +45,8 @@ func (o *brokerOptions) bind(cmd *cobra.Command, env *Env) {
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), text or json")
 	f.StringVar(&o.publicURL, "public-url", "", "the broker's base URL as peers reach it, for invite links (default http://<listen address>)")
+	f.IntVar(&o.maxConnsPerMesh, "max-connections-per-mesh", 0, "sessions one mesh may have on this broker (default 100)")
+	f.IntVar(&o.loopGuardMax, "loop-guard-max", 0, "direct messages two members may exchange in a minute without a person prompting either before further ones are held (default 50; raise it for benchmarks)")
 }
 
 func newUpCommand(env *Env) *cobra.Command {
@@ -88,6 +97,9 @@ func runBroker(ctx context.Context, env *Env, opts brokerOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.maxConnsPerMesh < 0 || opts.loopGuardMax < 0 {
+		return &ExitError{Code: ExitUsage, Err: errors.New("--max-connections-per-mesh and --loop-guard-max must not be negative (0 keeps the default)")}
+	}
 	dataDir := opts.dataDir
 	if dataDir == "" {
 		dataDir = defaultDataDir(env)
@@ -114,13 +126,19 @@ func runBroker(ctx context.Context, env *Env, opts brokerOptions) error {
 	if err != nil {
 		return err
 	}
+	replicaID, err := replicaID(dataDir)
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(ctx, server.Config{
+		ReplicaID: replicaID,
 		Listen:    opts.listen,
 		PublicURL: opts.publicURL,
 		Store:     store,
 		Logger:    log,
 		Version:   Version(),
 		NowFunc:   env.NowFunc,
+		Mesh:      mesh.Config{MaxConnectionsPerMesh: opts.maxConnsPerMesh, LoopGuardMax: opts.loopGuardMax},
 	})
 	if err != nil {
 		return err
@@ -182,4 +200,23 @@ func defaultDataDir(env *Env) string {
 		return filepath.Join(home, "Library", "Application Support", "claudemesh")
 	}
 	return filepath.Join(home, ".local", "state", "claudemesh")
+}
+
+// replicaID is this broker's id among the replicas sharing a database, kept
+// in <data-dir>/replica-id so that a restart finds (and closes) what a crash
+// of the previous run left behind.
+func replicaID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "replica-id")
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	id := db.NewID()
+	if err := config.WriteFileAtomic(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return id, nil
 }

@@ -59,6 +59,8 @@ files, schedule reminders, and use MCP services the mesh hosts.
 Start a local broker with "claudemesh up".`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Bare "claudemesh": the first-run guide.
+		RunE: func(*cobra.Command, []string) error { return runGuide(env) },
 	}
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
@@ -72,7 +74,11 @@ Start a local broker with "claudemesh up".`,
 		newListCommand(env),
 		newLeaveCommand(env),
 		newPeersCommand(env),
+		newBenchCommand(env),
 		newVersionCommand(env),
+		newInstallCommand(env),
+		newUninstallCommand(env),
+		newDoctorCommand(env),
 	)
 	return root
 }

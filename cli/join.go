@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -53,7 +54,7 @@ member key is made for you and kept (mode 0600) in your config.`,
 			if err != nil {
 				return err
 			}
-			res, err := postJoin(cmd, payload.BrokerURL, token, key.PublicHex(), cmp.Or(name, defaultDisplayName(env)))
+			res, err := postJoin(cmd.Context(), payload.BrokerURL, token, key.PublicHex(), cmp.Or(name, defaultDisplayName(env)))
 			if err != nil {
 				return err
 			}
@@ -101,7 +102,7 @@ type joinResponse struct {
 }
 
 // postJoin enrolls a key with the broker's classic POST /join.
-func postJoin(cmd *cobra.Command, brokerURL, token, pubkey, displayName string) (*joinResponse, error) {
+func postJoin(ctx context.Context, brokerURL, token, pubkey, displayName string) (*joinResponse, error) {
 	base, err := invite.HTTPBase(brokerURL)
 	if err != nil {
 		return nil, fmt.Errorf("the invite's broker URL %q: %w", brokerURL, err)
@@ -110,7 +111,7 @@ func postJoin(cmd *cobra.Command, brokerURL, token, pubkey, displayName string) 
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodPost, base+"/join", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/join", bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package edge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"sync"
@@ -33,21 +35,29 @@ type conn struct {
 	closing     chan struct{}
 	closeCode   websocket.StatusCode
 	closeReason string
-	// wg tracks the socket's goroutines (writer, pinger, subscription).
-	wg sync.WaitGroup
+	// wg tracks the socket's goroutines (writer, pinger, subscription,
+	// sends in flight); inflight bounds the sends and acks handled at once.
+	wg       sync.WaitGroup
+	inflight chan struct{}
 
 	// presenceID is set by a successful hello; only the read loop writes it.
 	presenceID string
+	// epoch and sendSeq number the socket's sends (see HeaderSendSeq); only
+	// the read loop writes them.
+	epoch   string
+	sendSeq uint64
 }
 
 func newConn(h *Handler, ws *websocket.Conn, remote string) *conn {
 	return &conn{
-		h:       h,
-		ws:      ws,
-		log:     h.cfg.Logger.With("remote", remote),
-		remote:  remote,
-		out:     make(chan []byte, 1024),
-		closing: make(chan struct{}),
+		h:        h,
+		ws:       ws,
+		log:      h.cfg.Logger.With("remote", remote),
+		remote:   remote,
+		out:      make(chan []byte, 1024),
+		closing:  make(chan struct{}),
+		epoch:    randomHex(8),
+		inflight: make(chan struct{}, maxInflight),
 	}
 }
 
@@ -123,9 +133,11 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	case *edgev1.MeshInfo:
 		c.meshInfo(ctx, f.ReqID, msg)
 	case *edgev1.Send:
-		c.sendMessage(ctx, f.ReqID, msg)
+		c.sendSeq++
+		seq := c.sendSeq
+		c.async(func() { c.sendMessage(ctx, f.ReqID, msg, seq) })
 	case *edgev1.ClientAck:
-		c.clientAck(ctx, f.ReqID, msg)
+		c.async(func() { c.clientAck(ctx, f.ReqID, msg) })
 	case *edgev1.MessageStatus:
 		c.messageStatus(ctx, f.ReqID, msg)
 	case *edgev1.SetState:
@@ -259,4 +271,27 @@ func (c *conn) close(code websocket.StatusCode, reason string) {
 		c.closeCode, c.closeReason = code, reason
 		close(c.closing)
 	})
+}
+
+// maxInflight bounds the sends and acks of one socket handled at once. The
+// broker commits concurrent sends together, so a client with many messages
+// in flight gets them stored in one transaction instead of one after
+// another; past the bound, reading the socket waits.
+const maxInflight = 64
+
+// async runs fn beside the read loop, at most maxInflight at a time. Sends
+// handled at once may be stored in another order than they arrived; each
+// is acked on its own.
+func (c *conn) async(fn func()) {
+	c.inflight <- struct{}{}
+	c.wg.Go(func() {
+		defer func() { <-c.inflight }()
+		fn()
+	})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return hex.EncodeToString(b)
 }

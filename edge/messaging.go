@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"strconv"
 
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -22,7 +23,7 @@ var priorityValues = map[string]meshv1.Priority{
 
 // send queues a message and answers with an ack: queued with the message
 // id once it is durable, or not queued with the reason.
-func (c *conn) sendMessage(ctx context.Context, reqID string, m *edgev1.Send) {
+func (c *conn) sendMessage(ctx context.Context, reqID string, m *edgev1.Send, seq uint64) {
 	refuse := func(reason string) {
 		c.send(reqID, &edgev1.Ack{Id: m.GetId(), Error: &reason})
 	}
@@ -31,7 +32,7 @@ func (c *conn) sendMessage(ctx context.Context, reqID string, m *edgev1.Send) {
 		refuse("invalid_argument: priority must be now, next or low")
 		return
 	}
-	rctx, cancel := c.rpcContext(ctx)
+	rctx, cancel := c.rpcContext(ctx, HeaderSendSeq, c.epoch+":"+strconv.FormatUint(seq, 10))
 	defer cancel()
 	res, err := c.h.cfg.Mesh.Send(rctx, &meshv1.SendRequest{
 		TargetSpec:         m.GetTargetSpec(),

@@ -31,6 +31,10 @@ type write struct {
 	ackAt  time.Time
 	acked  int64
 
+	// committed, if set, runs on the writer's goroutine once the write is
+	// committed, in commit order (before done is signalled).
+	committed func()
+
 	done chan error
 }
 
@@ -47,12 +51,25 @@ func newWriter(store db.Store, maxBatch int) *writer {
 
 // do queues w and waits for its commit.
 func (wr *writer) do(ctx context.Context, w *write) error {
+	if err := wr.enqueue(ctx, w); err != nil {
+		return err
+	}
+	return wr.wait(ctx, w)
+}
+
+// enqueue queues w; writes are committed in the order they are queued.
+func (wr *writer) enqueue(ctx context.Context, w *write) error {
 	w.done = make(chan error, 1)
 	select {
 	case wr.in <- w:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// wait waits for a queued write's commit.
+func (wr *writer) wait(ctx context.Context, w *write) error {
 	select {
 	case err := <-w.done:
 		return err
@@ -92,14 +109,22 @@ func (wr *writer) commit(ctx context.Context, batch []*write) {
 	err := wr.store.InTx(ctx, func(q db.Queries) error { return apply(ctx, q, batch) })
 	if err == nil || len(batch) == 1 {
 		for _, w := range batch {
-			w.done <- err
+			finish(w, err)
 		}
 		return
 	}
 	for _, w := range batch {
 		w.acked = 0
-		w.done <- wr.store.InTx(ctx, func(q db.Queries) error { return apply(ctx, q, []*write{w}) })
+		finish(w, wr.store.InTx(ctx, func(q db.Queries) error { return apply(ctx, q, []*write{w}) }))
 	}
+}
+
+// finish reports a write's result, after its commit callback.
+func finish(w *write, err error) {
+	if err == nil && w.committed != nil {
+		w.committed()
+	}
+	w.done <- err
 }
 
 // apply runs a batch's statements: all messages in one insert, all

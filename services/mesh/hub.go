@@ -1,7 +1,6 @@
 package mesh
 
 import (
-	"cmp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,6 +26,8 @@ type session struct {
 	// overflowed is set when events could not be buffered: the subscription
 	// ends and the edge closes the socket as a slow consumer.
 	overflowed atomic.Bool
+	// order lines up the socket's concurrent sends (see sendOrder).
+	order sendOrder
 	// drainWanted and draining run one drain at a time (see requestDrain).
 	drainWanted atomic.Bool
 	draining    atomic.Bool
@@ -143,6 +144,8 @@ type hub struct {
 	mu       sync.RWMutex
 	sessions map[string]*session
 	byMesh   map[string]map[string]*session
+	// byKey finds a session by mesh and session key, for direct messages.
+	byKey map[meshKey]*session
 	// ended keeps the sessions that ended in the last endedLinger, so that
 	// a socket whose session ended before it subscribed (replaced or
 	// revoked right after its hello) still learns why.
@@ -158,8 +161,16 @@ type endedSession struct {
 // subscription.
 const endedLinger = time.Minute
 
+// meshKey is a session key within a mesh.
+type meshKey struct{ mesh, key string }
+
 func newHub() *hub {
-	return &hub{sessions: map[string]*session{}, byMesh: map[string]map[string]*session{}, ended: map[string]endedSession{}}
+	return &hub{
+		sessions: map[string]*session{},
+		byMesh:   map[string]map[string]*session{},
+		byKey:    map[meshKey]*session{},
+		ended:    map[string]endedSession{},
+	}
 }
 
 func (h *hub) add(s *session) {
@@ -172,6 +183,9 @@ func (h *hub) add(s *session) {
 		h.byMesh[s.meshID] = m
 	}
 	m[s.presenceID] = s
+	if s.sessionPubkey != "" {
+		h.byKey[meshKey{s.meshID, s.sessionPubkey}] = s
+	}
 }
 
 // remove takes an ended session out of the hub.
@@ -195,6 +209,16 @@ func (h *hub) remove(s *session) {
 			delete(h.byMesh, s.meshID)
 		}
 	}
+	if k := (meshKey{s.meshID, s.sessionPubkey}); h.byKey[k] == s {
+		delete(h.byKey, k)
+	}
+}
+
+// byKeyIn returns the session of a mesh with a session key, or nil.
+func (h *hub) byKeyIn(meshID, key string) *session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byKey[meshKey{meshID, key}]
 }
 
 func (h *hub) get(presenceID string) *session {
@@ -210,20 +234,14 @@ func (h *hub) getEnded(presenceID string) *session {
 	return h.ended[presenceID].sess
 }
 
-// mesh returns the sessions of a mesh, in connection order.
+// mesh returns the sessions of a mesh, in no particular order.
 func (h *hub) mesh(meshID string) []*session {
 	h.mu.RLock()
+	defer h.mu.RUnlock()
 	out := make([]*session, 0, len(h.byMesh[meshID]))
 	for _, s := range h.byMesh[meshID] {
 		out = append(out, s)
 	}
-	h.mu.RUnlock()
-	slices.SortFunc(out, func(a, b *session) int {
-		if c := a.connectedAt.Compare(b.connectedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.presenceID, b.presenceID)
-	})
 	return out
 }
 

@@ -49,6 +49,11 @@ func (s *Service) Send(ctx context.Context, req *meshv1.SendRequest) (*meshv1.Se
 	if err != nil {
 		return nil, err
 	}
+	var ticket sendTicket
+	if from.session != nil {
+		ticket = from.session.ticket(ctx)
+		defer ticket.done() // a send that fails before it is queued
+	}
 	priority, err := priorityName(req.GetPriority())
 	if err != nil {
 		return nil, err
@@ -82,6 +87,10 @@ func (s *Service) Send(ctx context.Context, req *meshv1.SendRequest) (*meshv1.Se
 	if err := s.loops.check(ctx, s, from, recipients, now); err != nil {
 		return nil, err
 	}
+	// The socket's earlier sends go first; the message's time is taken in
+	// that order too, so drains (by time) keep it.
+	ticket.wait(ctx)
+	now = s.now()
 	msg := db.Message{
 		ID:                  db.NewID(),
 		MeshID:              from.meshID,
@@ -99,17 +108,25 @@ func (s *Service) Send(ctx context.Context, req *meshv1.SendRequest) (*meshv1.Se
 		ExpiresAt:           now.Add(s.cfg.MessageTTL),
 	}
 	w, pushes := s.plan(msg, recipients, now)
-	if err := s.writer.do(ctx, w); err != nil {
+	env := s.envelope(msg, from.member.Pubkey)
+	// Pushed by the writer after the commit, in commit order.
+	w.committed = func() {
+		for _, sess := range pushes {
+			s.push(sess, env)
+		}
+	}
+	err = s.writer.enqueue(ctx, w)
+	ticket.done()
+	if err == nil {
+		err = s.writer.wait(ctx, w)
+	}
+	if err != nil {
 		if errors.Is(err, db.ErrConflict) && msg.ClientMessageID != "" {
 			if prev, gerr := s.store.GetMessageByClientID(ctx, from.member.ID, msg.ClientMessageID); gerr == nil {
 				return &meshv1.SendResponse{MessageId: prev.ID, Duplicate: true}, nil
 			}
 		}
 		return nil, rpcerr.From(ctx, s.log, "message", err)
-	}
-	env := s.envelope(msg, from.member.Pubkey)
-	for _, sess := range pushes {
-		s.push(sess, env)
 	}
 	// New mail for a member is a drain trigger for its sessions here: a
 	// message to a member key, or held for a session's status, is claimed
@@ -128,13 +145,12 @@ func (s *Service) sender(ctx context.Context, meshID string) (sender, error) {
 		return sender{}, err
 	}
 	if c.session != nil {
-		member, err := s.store.GetMember(ctx, c.memberID)
-		if err != nil {
-			return sender{}, rpcerr.From(ctx, s.log, "member", err)
-		}
+		// A session knows its member (a revoked member's sessions are closed),
+		// so the hot path reads no member row.
 		view := c.session.snapshot()
 		return sender{
-			meshID: c.meshID, member: member, session: c.session, name: view.displayName,
+			meshID: c.meshID, member: db.Member{ID: c.memberID, Pubkey: c.session.memberPubkey},
+			session: c.session, name: view.displayName,
 			routeKey: c.session.routingKey(), presenceID: c.session.presenceID,
 		}, nil
 	}
@@ -222,10 +238,8 @@ func (s *Service) direct(ctx context.Context, from sender, key string) ([]recipi
 	if key == from.routeKey {
 		return nil, rpcerr.WithReason(connect.CodeInvalidArgument, "invalid_target", "that is your own session key")
 	}
-	for _, sess := range s.hub.mesh(from.meshID) {
-		if sess.sessionPubkey == key {
-			return []recipient{{memberID: sess.memberID, sessionPubkey: key, session: sess, direct: true}}, nil
-		}
+	if sess := s.hub.byKeyIn(from.meshID, key); sess != nil {
+		return []recipient{{memberID: sess.memberID, sessionPubkey: key, session: sess, direct: true}}, nil
 	}
 	if m, found, err := s.memberByPubkey(ctx, from.meshID, key); err != nil {
 		return nil, err

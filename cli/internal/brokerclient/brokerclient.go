@@ -40,6 +40,13 @@ type Options struct {
 	Logger *slog.Logger
 	// HelloTimeout bounds the handshake. Defaults to 5 s.
 	HelloTimeout time.Duration
+	// EventFunc, when set, receives every frame that answers no request
+	// (pushes, state changes), in order, on the connection's read
+	// goroutine, instead of Events: nothing is dropped, and a slow EventFunc
+	// slows the reading of the socket (the broker then closes it as a slow
+	// consumer). It may be called before Dial returns, for pushes that
+	// follow the hello at once. Events is closed unused.
+	EventFunc func(frame.Frame)
 }
 
 // Error is an error frame the broker answered with.
@@ -59,6 +66,8 @@ type Client struct {
 	Ack *edgev1.HelloAck
 	// SessionKey is the session's key pair.
 	SessionKey identity.KeyPair
+
+	eventFunc func(frame.Frame)
 
 	mu      sync.Mutex
 	pending map[string]chan frame.Frame
@@ -95,6 +104,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c := &Client{
 		ws:         ws,
 		log:        opts.Logger,
+		eventFunc:  opts.EventFunc,
 		events:     make(chan frame.Frame, 256),
 		SessionKey: session,
 		pending:    map[string]chan frame.Frame{},
@@ -206,6 +216,20 @@ func (c *Client) write(ctx context.Context, reqID string, msg proto.Message) err
 // It is closed when the connection ends.
 func (c *Client) Events() <-chan frame.Frame { return c.events }
 
+// Done is closed when the connection has ended: closed by Close, by the
+// broker, or by a network failure. Err then says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended, or nil while it is open.
+func (c *Client) Err() error {
+	select {
+	case <-c.done:
+		return c.closedErr()
+	default:
+		return nil
+	}
+}
+
 // Close closes the connection.
 func (c *Client) Close() error {
 	err := c.ws.Close(websocket.StatusNormalClosure, "")
@@ -234,6 +258,10 @@ func (c *Client) readLoop() {
 		c.mu.Unlock()
 		if ok && f.ReqID != "" {
 			reply <- f
+			continue
+		}
+		if c.eventFunc != nil {
+			c.eventFunc(f)
 			continue
 		}
 		select {

@@ -8,3 +8,8 @@ var (
 	SealAnonymous       = sealAnonymous
 	OpenSealed          = openSealed
 )
+
+// SealWithNonce exposes Pair.sealWithNonce for the libsodium vectors.
+func (p *Pair) SealWithNonce(plaintext []byte, nonce *[nonceSize]byte) []byte {
+	return p.sealWithNonce(plaintext, nonce)
+}
