@@ -28,6 +28,8 @@ type brokerOptions struct {
 	logLevel  string
 	logFormat string
 	publicURL string
+	// pprofListen serves net/http/pprof when set.
+	pprofListen string
 	// maxConnsPerMesh and loopGuardMax tune the mesh service; 0 keeps its
 	// defaults.
 	maxConnsPerMesh int
@@ -44,6 +46,7 @@ func (o *brokerOptions) bind(cmd *cobra.Command, env *Env) {
 	f.BoolVar(&o.migrate, "migrate", true, "apply database migrations at start (always on for SQLite)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "auto", "auto (text on a terminal, else JSON), text or json")
+	f.StringVar(&o.pprofListen, "pprof-listen", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); off by default")
 	f.StringVar(&o.publicURL, "public-url", "", "the broker's base URL as peers reach it, for invite links (default http://<listen address>)")
 	f.IntVar(&o.maxConnsPerMesh, "max-connections-per-mesh", 0, "sessions one mesh may have on this broker (default 100)")
 	f.IntVar(&o.loopGuardMax, "loop-guard-max", 0, "direct messages two members may exchange in a minute without a person prompting either before further ones are held (default 50; raise it for benchmarks)")
@@ -125,6 +128,13 @@ func runBroker(ctx context.Context, env *Env, opts brokerOptions) error {
 	token, created, err := server.OperatorToken(ctx, store, tokenPath, env.NowFunc())
 	if err != nil {
 		return err
+	}
+	if opts.pprofListen != "" {
+		stop, err := servePprof(ctx, opts.pprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	replicaID, err := replicaID(dataDir)
 	if err != nil {
