@@ -79,6 +79,13 @@ Start a local broker with "claudemesh up".`,
 		newInstallCommand(env),
 		newUninstallCommand(env),
 		newDoctorCommand(env),
+		newHookCommand(env),
+		newLaunchCommand(env),
+		newMCPCommand(env),
+		newSendCommand(env),
+		newInboxCommand(env),
+		newStateCommand(env),
+		newStatusCommand(env),
 	)
 	return root
 }
@@ -88,7 +95,10 @@ Start a local broker with "claudemesh up".`,
 func Main(ctx context.Context, args []string) int {
 	env := ProcessEnv()
 	root := NewRootCommand(env)
-	root.SetArgs(args)
+	// Classic's friction reducer: a first argument that is not a command
+	// ("claudemesh -y", "claudemesh --resume ID") means "claudemesh launch
+	// …"; see withImplicitLaunch.
+	root.SetArgs(withImplicitLaunch(root, args))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

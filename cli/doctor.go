@@ -294,6 +294,7 @@ func checkBroker(ctx context.Context, env *Env, m *config.Mesh, self string) che
 		PeerType:     "cli",
 		Channel:      "claudemesh-cli",
 		HelloTimeout: brokerCheckTimeout,
+		Ephemeral:    true,
 	})
 	if err == nil {
 		_ = client.Close()

@@ -1,53 +1,16 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"claudemesh.dev/cli/internal/brokerclient"
 	"claudemesh.dev/cli/internal/config"
 	"claudemesh.dev/edge/frame"
 	edgev1 "claudemesh.dev/gen/pb/claudemesh/edge/v1"
 )
-
-// oneShot connects to a mesh's broker for one command, as a short-lived
-// session of the member.
-func oneShot(ctx context.Context, env *Env, meshSlug string) (*brokerclient.Client, *config.Mesh, error) {
-	cfg, _, err := loadConfig(env)
-	if err != nil {
-		return nil, nil, err
-	}
-	m, err := cfg.Pick(meshSlug)
-	if err != nil {
-		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	c, err := brokerclient.Dial(ctx, brokerclient.Options{
-		Mesh:        *m,
-		DisplayName: cliSessionName(cfg.DisplayName, env),
-		PeerType:    "cli",
-		Channel:     "claudemesh-cli",
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("mesh %s: %w", m.Slug, err)
-	}
-	return c, m, nil
-}
-
-// cliSessionName names a one-shot CLI session: the configured display name,
-// else the user's name marked "(cli)".
-func cliSessionName(name string, env *Env) string {
-	if name != "" {
-		return name
-	}
-	return defaultDisplayName(env) + " (cli)"
-}
 
 func newPeersCommand(env *Env) *cobra.Command {
 	var (

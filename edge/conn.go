@@ -35,10 +35,17 @@ type conn struct {
 	closing     chan struct{}
 	closeCode   websocket.StatusCode
 	closeReason string
-	// wg tracks the socket's goroutines (writer, pinger, subscription,
-	// sends in flight); inflight bounds the sends and acks handled at once.
+	// wg tracks the socket's goroutines (writer, pinger, subscription);
+	// work the sends and acks in flight, and inflight bounds them.
 	wg       sync.WaitGroup
+	work     sync.WaitGroup
 	inflight chan struct{}
+	// acks tracks the client_acks in flight; the read loop adds to it and
+	// waits on it.
+	acks sync.WaitGroup
+	// leaving is set by the read loop when the client closed the socket
+	// saying its session ends (CloseReasonGoodbye).
+	leaving bool
 
 	// presenceID is set by a successful hello; only the read loop writes it.
 	presenceID string
@@ -68,6 +75,9 @@ func (c *conn) serve(ctx context.Context) {
 	c.wg.Go(c.writeLoop)
 	c.wg.Go(func() { c.pingLoop(ctx) })
 	c.readLoop(ctx)
+	// Sends and acks already read finish before the socket's context ends:
+	// a client that acked and then hung up counts on its ack.
+	c.work.Wait()
 	c.close(websocket.StatusNormalClosure, "")
 	cancel()
 	c.wg.Wait()
@@ -81,9 +91,12 @@ func (c *conn) readLoop(ctx context.Context) {
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
-			if status := websocket.CloseStatus(err); status == -1 && !errors.Is(err, context.Canceled) {
+			status := websocket.CloseStatus(err)
+			if status == -1 && !errors.Is(err, context.Canceled) {
 				c.log.DebugContext(ctx, "read", "err", err)
 			}
+			var ce websocket.CloseError
+			c.leaving = errors.As(err, &ce) && ce.Code == websocket.StatusNormalClosure && ce.Reason == CloseReasonGoodbye
 			return
 		}
 		c.h.metrics.framesIn.Inc()
@@ -137,8 +150,14 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		seq := c.sendSeq
 		c.async(func() { c.sendMessage(ctx, f.ReqID, msg, seq) })
 	case *edgev1.ClientAck:
-		c.async(func() { c.clientAck(ctx, f.ReqID, msg) })
+		c.acks.Add(1)
+		c.async(func() {
+			defer c.acks.Done()
+			c.clientAck(ctx, f.ReqID, msg)
+		})
 	case *edgev1.MessageStatus:
+		// A client that acked and then asks sees its acks.
+		c.acks.Wait()
 		c.messageStatus(ctx, f.ReqID, msg)
 	case *edgev1.SetState:
 		c.setState(ctx, f.ReqID, msg)
@@ -284,7 +303,7 @@ const maxInflight = 64
 // is acked on its own.
 func (c *conn) async(fn func()) {
 	c.inflight <- struct{}{}
-	c.wg.Go(func() {
+	c.work.Go(func() {
 		defer func() { <-c.inflight }()
 		fn()
 	})

@@ -51,11 +51,17 @@ func (c *conn) hello(ctx context.Context, reqID string, msg *edgev1.Hello) {
 	c.wg.Go(func() { c.subscribe(ctx) })
 }
 
+// CloseReasonGoodbye is the close reason of a client whose session ends for
+// good (a one-shot command): with a normal close it ends the session at
+// once, instead of keeping it listed and reattachable for the grace period
+// as after any other close.
+const CloseReasonGoodbye = "goodbye"
+
 // goodbye tells the services the socket is gone.
 func (c *conn) goodbye() {
 	ctx, cancel := c.rpcContext(context.Background())
 	defer cancel()
-	if _, err := c.h.cfg.Mesh.Goodbye(ctx, &meshv1.GoodbyeRequest{PresenceId: c.presenceID, Reason: "socket closed"}); err != nil {
+	if _, err := c.h.cfg.Mesh.Goodbye(ctx, &meshv1.GoodbyeRequest{PresenceId: c.presenceID, Reason: "socket closed", Final: c.leaving}); err != nil {
 		c.log.Warn("goodbye", "err", err)
 	}
 }

@@ -318,7 +318,8 @@ func helloError(code connect.Code, reason, format string, args ...any) error {
 }
 
 // Goodbye detaches a session's socket. The session stays listed, and
-// reattachable, for the grace period; then peers are told it left.
+// reattachable, for the grace period; then peers are told it left. A final
+// goodbye (the client said its session ends) ends the session at once.
 func (s *Service) Goodbye(ctx context.Context, req *meshv1.GoodbyeRequest) (*meshv1.GoodbyeResponse, error) {
 	if id := auth.FromContext(ctx); id.Kind == auth.KindPeer && s.hub.get(id.PresenceID) == nil {
 		// The session already ended (replaced, revoked, or swept).
@@ -328,7 +329,11 @@ func (s *Service) Goodbye(ctx context.Context, req *meshv1.GoodbyeRequest) (*mes
 	if err != nil {
 		return nil, err
 	}
-	s.detach(sess)
+	if req.GetFinal() {
+		s.endSession(ctx, sess, endLeft)
+	} else {
+		s.detach(sess)
+	}
 	return &meshv1.GoodbyeResponse{}, nil
 }
 
@@ -353,7 +358,8 @@ func (s *Service) detach(sess *session) {
 type endReason int
 
 const (
-	// endLeft: the grace period passed without a reattach.
+	// endLeft: the client said its session ends, or the grace period
+	// passed without a reattach.
 	endLeft endReason = iota
 	// endReplaced: a new hello of the same Claude Code session took over.
 	endReplaced

@@ -80,7 +80,9 @@ func (t sendTicket) done() {
 	o := t.order
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.epoch != t.epoch || t.seq < o.next {
+	// A send that fails before it waited can be the first of a new socket.
+	o.adopt(t.epoch)
+	if t.seq < o.next {
 		return
 	}
 	o.handled[t.seq] = true
@@ -97,16 +99,22 @@ func (t sendTicket) done() {
 func (o *sendOrder) turn(t sendTicket) (<-chan struct{}, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.epoch != t.epoch {
-		o.epoch, o.next, o.handled = t.epoch, 1, map[uint64]bool{}
-		if o.changed == nil {
-			o.changed = make(chan struct{})
-		}
-	}
+	o.adopt(t.epoch)
 	if t.seq <= o.next {
 		return nil, true
 	}
 	return o.changed, false
+}
+
+// adopt starts a new order when a send of a new socket (epoch) shows up.
+// The caller holds o.mu.
+func (o *sendOrder) adopt(epoch string) {
+	if o.epoch != epoch {
+		o.epoch, o.next, o.handled = epoch, 1, map[uint64]bool{}
+	}
+	if o.changed == nil {
+		o.changed = make(chan struct{})
+	}
 }
 
 // skipTo gives up on the sends before t.

@@ -9,6 +9,7 @@ import (
 
 	"claudemesh.dev/db"
 	"claudemesh.dev/db/storetest"
+	"claudemesh.dev/edge"
 	"claudemesh.dev/services/meshtest"
 	"claudemesh.dev/services/server"
 )
@@ -268,6 +269,21 @@ func TestReattach(t *testing.T) {
 				tb.b.WaitSockets(t, 1)
 				alice.ExpectNoEvent(200*time.Millisecond, "peer_left")
 				require.Len(t, alice.ListPeers(), 2)
+			})
+
+			t.Run("GoodbyeEndsAtOnce", func(t *testing.T) {
+				t.Parallel()
+				tb := newHelloBundle(t, engine, withGrace(time.Minute))
+				alice := tb.b.Connect(t, tb.alice, meshtest.Hello{SessionID: "s-alice"})
+				bob := tb.b.Connect(t, tb.bob, meshtest.Hello{SessionID: "s-bob"})
+				alice.ExpectEvent("peer_joined")
+				// A one-shot command says its session ends: no grace period.
+				require.NoError(t, bob.WS.Close(websocket.StatusNormalClosure, edge.CloseReasonGoodbye))
+				alice.ExpectEvent("peer_left")
+				require.Len(t, alice.ListPeers(), 1)
+				p, err := tb.b.Store.GetPresence(t.Context(), bob.Ack["presenceId"].(string))
+				require.NoError(t, err)
+				require.NotNil(t, p.DisconnectedAt)
 			})
 		})
 	}

@@ -116,6 +116,7 @@ func (p *peer) connect(ctx context.Context) (time.Duration, error) {
 		Channel:      "claudemesh-bench",
 		Logger:       p.r.log,
 		HelloTimeout: dialTimeout,
+		Ephemeral:    true,
 		EventFunc:    p.onEvent,
 	})
 	took := time.Since(start)

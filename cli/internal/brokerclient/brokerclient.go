@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"claudemesh.dev/cli/internal/config"
+	"claudemesh.dev/edge"
 	"claudemesh.dev/edge/frame"
 	edgev1 "claudemesh.dev/gen/pb/claudemesh/edge/v1"
 	"claudemesh.dev/services/identity"
@@ -36,6 +37,10 @@ type Options struct {
 	Channel     string
 	Model       string
 	Groups      []config.Group
+	// Ephemeral marks a one-shot session: Close ends it at once on the
+	// broker, instead of leaving it listed and reattachable for the grace
+	// period (the right thing for a session that may come back).
+	Ephemeral bool
 	// Logger defaults to discarding.
 	Logger *slog.Logger
 	// HelloTimeout bounds the handshake. Defaults to 5 s.
@@ -68,6 +73,8 @@ type Client struct {
 	SessionKey identity.KeyPair
 
 	eventFunc func(frame.Frame)
+	// closeReason is what Close says.
+	closeReason string
 
 	mu      sync.Mutex
 	pending map[string]chan frame.Frame
@@ -102,13 +109,14 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	ws.SetReadLimit(16 << 20)
 	c := &Client{
-		ws:         ws,
-		log:        opts.Logger,
-		eventFunc:  opts.EventFunc,
-		events:     make(chan frame.Frame, 256),
-		SessionKey: session,
-		pending:    map[string]chan frame.Frame{},
-		done:       make(chan struct{}),
+		ws:          ws,
+		log:         opts.Logger,
+		closeReason: closeReason(opts.Ephemeral),
+		eventFunc:   opts.EventFunc,
+		events:      make(chan frame.Frame, 256),
+		SessionKey:  session,
+		pending:     map[string]chan frame.Frame{},
+		done:        make(chan struct{}),
 	}
 	go c.readLoop()
 
@@ -232,7 +240,7 @@ func (c *Client) Err() error {
 
 // Close closes the connection.
 func (c *Client) Close() error {
-	err := c.ws.Close(websocket.StatusNormalClosure, "")
+	err := c.ws.Close(websocket.StatusNormalClosure, c.closeReason)
 	<-c.done
 	return err
 }
@@ -279,6 +287,14 @@ func (c *Client) closedErr() error {
 		return c.err
 	}
 	return errors.New("connection to the broker closed")
+}
+
+// closeReason is the close reason that ends an ephemeral session at once.
+func closeReason(ephemeral bool) string {
+	if ephemeral {
+		return edge.CloseReasonGoodbye
+	}
+	return ""
 }
 
 func randomHex(n int) string {

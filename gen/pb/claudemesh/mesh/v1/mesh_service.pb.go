@@ -2111,7 +2111,10 @@ type GoodbyeRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	PresenceId string                 `protobuf:"bytes,1,opt,name=presence_id,json=presenceId,proto3" json:"presence_id,omitempty"`
 	// Why the connection ended (for logs).
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The client said its session ends (a one-shot command): the session
+	// ends now, with no grace period to come back in.
+	Final         bool `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2158,6 +2161,13 @@ func (x *GoodbyeRequest) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *GoodbyeRequest) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
 }
 
 type GoodbyeResponse struct {
@@ -4754,11 +4764,12 @@ const file_claudemesh_mesh_v1_mesh_service_proto_rawDesc = "" +
 	"\bservices\x18\a \x03(\v2\".claudemesh.mesh.v1.CatalogServiceR\bservices\x12\x1d\n" +
 	"\n" +
 	"hook_token\x18\b \x01(\tR\thookToken\x12;\n" +
-	"\x06groups\x18\t \x03(\v2#.claudemesh.mesh.v1.GroupMembershipR\x06groups\"I\n" +
+	"\x06groups\x18\t \x03(\v2#.claudemesh.mesh.v1.GroupMembershipR\x06groups\"_\n" +
 	"\x0eGoodbyeRequest\x12\x1f\n" +
 	"\vpresence_id\x18\x01 \x01(\tR\n" +
 	"presenceId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x11\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05final\x18\x03 \x01(\bR\x05final\"\x11\n" +
 	"\x0fGoodbyeResponse\"3\n" +
 	"\x10SubscribeRequest\x12\x1f\n" +
 	"\vpresence_id\x18\x01 \x01(\tR\n" +

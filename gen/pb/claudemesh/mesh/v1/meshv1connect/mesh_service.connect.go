@@ -167,7 +167,8 @@ type MeshServiceClient interface {
 	// (or reattaches) a presence. Used by the WebSocket edge.
 	Hello(context.Context, *v1.HelloRequest) (*v1.HelloResponse, error)
 	// Goodbye ends a session's connection. The presence stays reattachable
-	// for the grace period before peers are told it left.
+	// for the grace period before peers are told it left, unless the client
+	// said its session ends.
 	Goodbye(context.Context, *v1.GoodbyeRequest) (*v1.GoodbyeResponse, error)
 	// Subscribe streams a session's deliveries, state changes and system
 	// events.
@@ -910,7 +911,8 @@ type MeshServiceHandler interface {
 	// (or reattaches) a presence. Used by the WebSocket edge.
 	Hello(context.Context, *v1.HelloRequest) (*v1.HelloResponse, error)
 	// Goodbye ends a session's connection. The presence stays reattachable
-	// for the grace period before peers are told it left.
+	// for the grace period before peers are told it left, unless the client
+	// said its session ends.
 	Goodbye(context.Context, *v1.GoodbyeRequest) (*v1.GoodbyeResponse, error)
 	// Subscribe streams a session's deliveries, state changes and system
 	// events.
