@@ -124,6 +124,14 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.sendError(f.ReqID, "no_hello", "must send hello first", nil)
 		return
 	}
+	switch f.Msg.(type) {
+	case *edgev1.Send, *edgev1.ClientAck:
+	default:
+		// Acks run beside the read loop; every other frame waits for the
+		// socket's acks, so that they take effect in the order sent (a
+		// client that acked and then asks message_status sees its acks).
+		c.acks.Wait()
+	}
 	switch msg := f.Msg.(type) {
 	case *edgev1.Hello:
 		c.hello(ctx, f.ReqID, msg)
@@ -156,8 +164,6 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 			c.clientAck(ctx, f.ReqID, msg)
 		})
 	case *edgev1.MessageStatus:
-		// A client that acked and then asks sees its acks.
-		c.acks.Wait()
 		c.messageStatus(ctx, f.ReqID, msg)
 	case *edgev1.SetState:
 		c.setState(ctx, f.ReqID, msg)
