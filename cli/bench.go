@@ -65,6 +65,9 @@ Scenarios:
                  receivers reconnect; time from hello to the last push
   connect        peers connect (--inflight at a time), are held idle for
                  --duration, and the broker's memory is read
+  remind         each peer schedules --messages reminders to itself, due over
+                 --duration starting --duration/2 ahead; fire lateness
+                 percentiles; --rate adds dm load
 
 It reports latency percentiles, delivered/sent, messages per second, the
 connection rate and, when the broker runs on this machine, its resident
@@ -76,7 +79,8 @@ Ctrl-C stops the run and prints what was measured so far.`,
   claudemesh bench --broker ws://127.0.0.1:7900/ws --scenario dm --peers 20 --rate 1000 --duration 10s
   claudemesh bench --broker ws://127.0.0.1:7900/ws --scenario broadcast --peers 201 --messages 100
   claudemesh bench --broker ws://127.0.0.1:7900/ws --scenario offline-drain --peers 2 --messages 1000
-  claudemesh bench --broker ws://127.0.0.1:7900/ws --scenario connect --peers 1000 --duration 10s --json`,
+  claudemesh bench --broker ws://127.0.0.1:7900/ws --scenario connect --peers 1000 --duration 10s --json
+  claudemesh bench --broker ws://127.0.0.1:7900/ws --scenario remind --peers 20 --rate 2000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBench(cmd.Context(), env, o)
@@ -85,7 +89,7 @@ Ctrl-C stops the run and prints what was measured so far.`,
 	f := cmd.Flags()
 	f.StringVar(&o.brokerURL, "broker", "", "the broker's WebSocket URL on this machine, e.g. ws://127.0.0.1:7900/ws (required)")
 	f.StringVar(&o.token, "token", "", "the broker's operator token (default $CLAUDEMESH_OPERATOR_TOKEN)")
-	f.StringVar(&o.scenario, "scenario", string(bench.ScenarioDM), "dm, broadcast, offline-drain or connect")
+	f.StringVar(&o.scenario, "scenario", string(bench.ScenarioDM), "dm, broadcast, offline-drain, connect or remind")
 	f.IntVar(&o.peers, "peers", 20, fmt.Sprintf("how many peers (members, each with one session) take part, at most %d", bench.MaxPeers))
 	f.DurationVar(&o.duration, "duration", 0, fmt.Sprintf("how long to send, or for connect to hold the peers (default 10s; with --messages, a cap of %s)", bench.MaxDuration))
 	f.Float64Var(&o.rate, "rate", 0, "messages per second in all, spread over the senders (0: as fast as possible)")

@@ -86,6 +86,7 @@ Start a local broker with "claudemesh up".`,
 		newInboxCommand(env),
 		newStateCommand(env),
 		newStatusCommand(env),
+		newRemindCommand(env),
 	)
 	return root
 }

@@ -184,14 +184,24 @@ func checkClaudeConfig(home, bin, self string) []check {
 
 	hooks := check{Name: "hooks", Title: "hooks", Fix: install}
 	var missing, wrong []string
+	// Without UserPromptSubmit or Stop, plain claude sessions get messages
+	// only through check_messages; without StopFailure, a turn that ends in
+	// an API error leaves the session working on the broker.
+	essentialMissing := false
 	for _, h := range []struct {
 		event, state string
 		status       claudeconfig.HookStatus
-	}{{"UserPromptSubmit", "working", r.PromptHook}, {"Stop", "idle", r.StopHook}} {
+		essential    bool
+	}{
+		{"UserPromptSubmit", "working", r.PromptHook, true},
+		{"Stop", "idle", r.StopHook, true},
+		{"StopFailure", "idle", r.StopFailureHook, false},
+	} {
 		want := claudeconfig.HookCommand(bin, h.state)
 		switch {
 		case !h.status.Registered:
 			missing = append(missing, h.event)
+			essentialMissing = essentialMissing || h.essential
 		case bin != "" && !slices.Contains(h.status.Commands, want):
 			wrong = append(wrong, fmt.Sprintf("%s runs %q", h.event, h.status.Commands[0]))
 		}
@@ -200,14 +210,17 @@ func checkClaudeConfig(home, bin, self string) []check {
 	case r.SettingsErr != nil:
 		hooks.Detail = r.SettingsErr.Error()
 		hooks.Fix = "repair " + tilde(home, r.Settings) + " (or restore it from ~/.claude/backups), then " + install
-	case len(missing) > 0:
+	case len(missing) > 0 && essentialMissing:
 		hooks.Detail = "missing in " + tilde(home, r.Settings) + ": " + strings.Join(missing, ", ") +
 			" (without them plain claude sessions get messages only through check_messages)"
+	case len(missing) > 0:
+		hooks.Detail = "missing in " + tilde(home, r.Settings) + ": " + strings.Join(missing, ", ") +
+			" (without it a turn that ends in an API error leaves the session working, and its messages waiting, for up to a minute)"
 	case len(wrong) > 0:
 		hooks.Detail = strings.Join(wrong, "; ") + ", not this binary"
 	default:
 		hooks.OK = true
-		hooks.Detail = "UserPromptSubmit and Stop report each session working or idle"
+		hooks.Detail = "UserPromptSubmit, Stop and StopFailure report each session working or idle"
 	}
 	return append(checks, hooks)
 }

@@ -63,7 +63,7 @@ func TestDoctor(t *testing.T) {
 		require.Contains(t, out, "✓ claude CLI: "+filepath.Join(u.pathDir, "claude"))
 		require.Contains(t, out, "✗ MCP server: ~/.claude.json has no mcpServers.claudemesh")
 		require.Contains(t, out, "→ fix: "+binary+" install")
-		require.Contains(t, out, "✗ hooks: missing in ~/.claude/settings.json: UserPromptSubmit, Stop")
+		require.Contains(t, out, "✗ hooks: missing in ~/.claude/settings.json: UserPromptSubmit, Stop, StopFailure (without them")
 		require.Contains(t, out, "✗ meshes: no mesh joined")
 		require.Contains(t, out, "→ fix: "+binary+" up\n")
 		require.Contains(t, out, "✓ channels: real-time push needs `"+binary+" launch`")
@@ -119,6 +119,36 @@ func TestDoctor(t *testing.T) {
 		require.False(t, checks["config"].OK)
 		require.Contains(t, checks["config"].Detail, "not valid JSON")
 		require.Equal(t, "mv "+path+" "+path+".broken", checks["config"].Fix)
+	})
+
+	t.Run("StopFailureHookMissing", func(t *testing.T) {
+		t.Parallel()
+		u := newUserHome(t)
+		u.ok(t, "install")
+		// What an install of before StopFailure left: the other two hooks.
+		hook := func(state string) string {
+			return `[{"hooks": [{"type": "command", "command": "` + binary + ` hook ` + state + `", "timeout": 5}]}]`
+		}
+		oldHooks := `{"hooks": {"UserPromptSubmit": ` + hook("working") + `, "Stop": ` + hook("idle") + `}}`
+		require.NoError(t, os.WriteFile(filepath.Join(u.home, ".claude", "settings.json"), []byte(oldHooks), 0o600))
+
+		out, _, code := u.run(t, "doctor")
+		require.Equal(t, 1, code)
+		require.Contains(t, out, "✗ hooks: missing in ~/.claude/settings.json: StopFailure (without it a turn that ends in an API error")
+		checks, _ := doctor(t, u)
+		require.False(t, checks["hooks"].OK)
+		require.Equal(t, binary+" install", checks["hooks"].Fix)
+		require.True(t, checks["mcp-registered"].OK)
+
+		out = u.ok(t, "install")
+		require.Contains(t, out, "· hooks.UserPromptSubmit unchanged: "+binary+" hook working")
+		require.Contains(t, out, "· hooks.Stop unchanged: "+binary+" hook idle")
+		require.Contains(t, out, "✓ hooks.StopFailure added: "+binary+" hook idle")
+		settings := u.read(t, ".claude/settings.json")
+		require.True(t, strings.HasPrefix(settings, oldHooks[:len(oldHooks)-2]), "the old bytes stay:\n%s", settings)
+		checks, _ = doctor(t, u)
+		require.True(t, checks["hooks"].OK, "%+v", checks["hooks"])
+		require.Equal(t, "UserPromptSubmit, Stop and StopFailure report each session working or idle", checks["hooks"].Detail)
 	})
 
 	t.Run("AnotherBinaryRegistered", func(t *testing.T) {

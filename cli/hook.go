@@ -77,7 +77,12 @@ func runHook(ctx context.Context, env *Env, args []string) {
 		return
 	}
 	envSession := env.Getenv("CLAUDE_CODE_SESSION_ID")
-	req := hooklink.Request{Event: event, StopHookActive: in.StopHookActive, Cwd: cwd}
+	req := hooklink.Request{Event: event, StopHookActive: in.StopHookActive, Cwd: cwd, TranscriptPath: in.TranscriptPath}
+	if in.HookEventName == "StopFailure" {
+		// Claude Code ignores a StopFailure hook's output (the turn ended in
+		// an API error): report the status, but take no messages to print.
+		req.StopHookActive = true
+	}
 	// The MCP server keys its link by the session id it was spawned with;
 	// after --continue or /clear that may be the environment's id rather
 	// than the one on stdin, so both are tried.
@@ -129,6 +134,8 @@ type hookInput struct {
 	SessionID      string
 	Cwd            string
 	StopHookActive bool
+	TranscriptPath string
+	HookEventName  string
 }
 
 // readHookInput reads the hook JSON from r, giving up after hookStdinWait
@@ -159,10 +166,10 @@ func readHookInput(ctx context.Context, r io.Reader, log *slog.Logger) hookInput
 	return hookInput{}
 }
 
-// parseHookInput takes session_id, cwd and stop_hook_active from the hook
-// JSON. It reads the top-level object field by field, so an input cut at
-// hookStdinMax (a long last_assistant_message, say) still yields the
-// fields before the cut.
+// parseHookInput takes session_id, cwd, stop_hook_active, transcript_path
+// and hook_event_name from the hook JSON. It reads the top-level object field
+// by field, so an input cut at hookStdinMax (a long last_assistant_message,
+// say) still yields the fields before the cut.
 func parseHookInput(data []byte) hookInput {
 	var in hookInput
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -182,6 +189,10 @@ func parseHookInput(data []byte) hookInput {
 			dst = &in.Cwd
 		case "stop_hook_active":
 			dst = &in.StopHookActive
+		case "transcript_path":
+			dst = &in.TranscriptPath
+		case "hook_event_name":
+			dst = &in.HookEventName
 		default:
 			dst = &json.RawMessage{}
 		}

@@ -182,7 +182,7 @@ func TestHookWithMCPServer(t *testing.T) {
 		require.Equal(t, tb.mcp.context, out)
 		require.Empty(t, errOut)
 		require.Equal(t, "deliver-context", tb.mcp.nextPrinted(t))
-		require.Equal(t, []hooklink.Request{{Event: "working", Cwd: "/home/u/proj"}}, tb.mcp.requests())
+		require.Equal(t, []hooklink.Request{{Event: "working", Cwd: "/home/u/proj", TranscriptPath: "/t.jsonl"}}, tb.mcp.requests())
 	})
 
 	t.Run("WorkingWithNothingPending", func(t *testing.T) {
@@ -192,6 +192,18 @@ func TestHookWithMCPServer(t *testing.T) {
 		require.Empty(t, out)
 		require.Empty(t, errOut)
 		require.Len(t, tb.mcp.requests(), 1)
+	})
+
+	t.Run("StopFailureOnlyReportsTheStatus", func(t *testing.T) {
+		t.Parallel()
+		tb := setup(t)
+		tb.mcp.urgent = "Urgent message from bob: stop the deploy"
+		// Claude Code ignores this hook's output: nothing may be taken.
+		in := strings.NewReader(`{"session_id":"` + tb.session + `","cwd":"/home/u/proj","hook_event_name":"StopFailure","error":"server_error"}`)
+		out, errOut := runHookCommand(t, tb.vars, in, "idle")
+		require.Empty(t, out)
+		require.Empty(t, errOut)
+		require.Equal(t, []hooklink.Request{{Event: "idle", StopHookActive: true, Cwd: "/home/u/proj"}}, tb.mcp.requests())
 	})
 
 	t.Run("IdleBlocksOnce", func(t *testing.T) {
@@ -209,8 +221,8 @@ func TestHookWithMCPServer(t *testing.T) {
 		out, _ = runHookCommand(t, tb.vars, stdin(tb, `,"stop_hook_active":true`), "idle")
 		require.Empty(t, out)
 		require.Equal(t, []hooklink.Request{
-			{Event: "idle", Cwd: "/home/u/proj"},
-			{Event: "idle", StopHookActive: true, Cwd: "/home/u/proj"},
+			{Event: "idle", Cwd: "/home/u/proj", TranscriptPath: "/t.jsonl"},
+			{Event: "idle", StopHookActive: true, Cwd: "/home/u/proj", TranscriptPath: "/t.jsonl"},
 		}, tb.mcp.requests())
 	})
 
@@ -229,7 +241,7 @@ func TestHookWithMCPServer(t *testing.T) {
 		tb.mcp.context = "not now"
 		out, _ := runHookCommand(t, tb.vars, stdin(tb, ""), "dnd")
 		require.Empty(t, out)
-		require.Equal(t, []hooklink.Request{{Event: "dnd", Cwd: "/home/u/proj"}}, tb.mcp.requests())
+		require.Equal(t, []hooklink.Request{{Event: "dnd", Cwd: "/home/u/proj", TranscriptPath: "/t.jsonl"}}, tb.mcp.requests())
 	})
 
 	t.Run("SessionAndCwdFromEnvironment", func(t *testing.T) {

@@ -37,7 +37,8 @@ func newInstallCommand(env *Env) *cobra.Command {
 		Short: "Add claudemesh to Claude Code (MCP server, hooks, tool approvals)",
 		Long: `Register this binary with Claude Code:
   ~/.claude.json           mcpServers.claudemesh runs "<this binary> mcp" (user scope)
-  ~/.claude/settings.json  UserPromptSubmit and Stop hooks report each session
+  ~/.claude/settings.json  UserPromptSubmit, Stop and StopFailure (a turn that
+                           ended in an API error) hooks report each session
                            working or idle; the claudemesh tools are pre-approved
 Each file is backed up to ~/.claude/backups first and only claudemesh's entries
 change. Running it again changes nothing. Restart Claude Code afterwards.`,

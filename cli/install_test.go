@@ -93,6 +93,7 @@ func TestInstallCommand(t *testing.T) {
 		require.Contains(t, out, "✓ mcpServers.claudemesh added: "+binary+" mcp")
 		require.Contains(t, out, "✓ hooks.UserPromptSubmit added: "+binary+" hook working")
 		require.Contains(t, out, "✓ hooks.Stop added: "+binary+" hook idle")
+		require.Contains(t, out, "✓ hooks.StopFailure added: "+binary+" hook idle")
 		require.Contains(t, out, "✓ permissions.allow added: 17 tools")
 		require.Contains(t, out, "⚠ Restart Claude Code to load claudemesh")
 		require.Contains(t, out, "No mesh joined yet: run `"+binary+" up` for a local mesh, or `"+binary+" join <link>`")
@@ -111,6 +112,7 @@ func TestInstallCommand(t *testing.T) {
 		require.Equal(t, []string{"mcp"}, claudeJSON.MCPServers["claudemesh"].Args)
 		settings := u.read(t, ".claude/settings.json")
 		require.Contains(t, settings, `"command": "`+binary+` hook working"`)
+		require.Contains(t, settings, `"StopFailure": [`)
 		require.Contains(t, settings, `"mcp__claudemesh__send_message"`)
 		require.Contains(t, settings, `"mcp__claudemesh__cancel_scheduled"`)
 
@@ -134,10 +136,16 @@ func TestInstallCommand(t *testing.T) {
 		require.False(t, res.Changed)
 		require.Len(t, res.Files, 2)
 		require.Equal(t, "unchanged", res.Files[0].Changes[0].Action)
+		items := make([]string, 0, len(res.Files[1].Changes))
+		for _, c := range res.Files[1].Changes {
+			require.Equal(t, "unchanged", c.Action, c.Item)
+			items = append(items, c.Item)
+		}
+		require.Equal(t, []string{"hooks.UserPromptSubmit", "hooks.Stop", "hooks.StopFailure", "permissions.allow"}, items)
 
 		out = u.ok(t, "uninstall")
 		require.Contains(t, out, "✓ mcpServers.claudemesh removed")
-		require.Contains(t, out, "✓ hooks removed: 2 hooks")
+		require.Contains(t, out, "✓ hooks removed: 3 hooks")
 		require.Contains(t, out, "✓ permissions.allow removed: 17 tools")
 		require.Contains(t, out, "⚠ Restart Claude Code to unload claudemesh")
 		require.Equal(t, "{}\n", u.read(t, ".claude.json"))
@@ -153,6 +161,7 @@ func TestInstallCommand(t *testing.T) {
 		out := u.ok(t, "install", "--no-hooks")
 		require.Contains(t, out, "~/.claude.json (backup ~/.claude/backups/.claude.json.pre-claudemesh.")
 		require.Contains(t, out, "· hooks.Stop skipped (--no-hooks)")
+		require.Contains(t, out, "· hooks.StopFailure skipped (--no-hooks)")
 		require.NotContains(t, u.read(t, ".claude/settings.json"), "hook")
 		u.ok(t, "uninstall")
 		require.Equal(t, orig, u.read(t, ".claude.json"))

@@ -19,7 +19,7 @@ import (
 )
 
 func newMCPCommand(env *Env) *cobra.Command {
-	var grace time.Duration
+	var grace, confirmWait time.Duration
 	cmd := &cobra.Command{
 		Use:   "mcp",
 		Short: "Run the stdio MCP server Claude Code talks to (started by Claude Code, not by hand)",
@@ -44,7 +44,7 @@ It reads the session's settings from the environment "claudemesh launch" sets:
 			if err != nil {
 				return err
 			}
-			opts.ChannelGrace = grace
+			opts.ChannelGrace, opts.ConfirmWait = grace, confirmWait
 			srv, err := mcpserver.New(opts)
 			if err != nil {
 				return err
@@ -53,7 +53,9 @@ It reads the session's settings from the environment "claudemesh launch" sets:
 		},
 	}
 	cmd.Flags().DurationVar(&grace, "channel-grace", 2*time.Second, "wait this long after the MCP handshake before the first channel notification")
+	cmd.Flags().DurationVar(&confirmWait, "confirm-wait", 5*time.Second, "how long a channel message waits to show up in the transcript before the hooks hand it over too")
 	_ = cmd.Flags().MarkHidden("channel-grace")
+	_ = cmd.Flags().MarkHidden("confirm-wait")
 	return cmd
 }
 
@@ -73,10 +75,14 @@ func mcpOptions(env *Env) (mcpserver.Options, error) {
 		Groups:      cfg.Groups,
 		Mode:        cmp.Or(env.Getenv("CLAUDEMESH_MESSAGE_MODE"), cfg.MessageMode, mcpserver.ModePush),
 		Channels:    channelsOn(env),
-		Model:       cmp.Or(env.Getenv("CLAUDE_MODEL"), env.Getenv("ANTHROPIC_MODEL")),
-		Version:     Version(),
-		Logger:      log,
-		Now:         env.NowFunc,
+		// Under Claude Code (which sets CLAUDECODE=1 and the session id) a
+		// channel message counts as delivered once the transcript shows it.
+		ConfirmChannel: env.Getenv("CLAUDECODE") == "1" && env.Getenv("CLAUDE_CODE_SESSION_ID") != "",
+		TranscriptDirs: claudeProjectDirs(env),
+		Model:          cmp.Or(env.Getenv("CLAUDE_MODEL"), env.Getenv("ANTHROPIC_MODEL")),
+		Version:        Version(),
+		Logger:         log,
+		Now:            env.NowFunc,
 	}
 	if slug := env.Getenv("CLAUDEMESH_MESH"); slug != "" {
 		m, err := cfg.Pick(slug)
@@ -93,6 +99,19 @@ func mcpOptions(env *Env) (mcpserver.Options, error) {
 		opts.Groups = groups
 	}
 	return opts, nil
+}
+
+// claudeProjectDirs are where Claude Code keeps session transcripts:
+// $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects.
+func claudeProjectDirs(env *Env) []string {
+	if d := env.Getenv("CLAUDE_CONFIG_DIR"); d != "" {
+		return []string{filepath.Join(d, "projects")}
+	}
+	home := env.Getenv("HOME")
+	if home == "" {
+		return nil
+	}
+	return []string{filepath.Join(home, ".claude", "projects")}
 }
 
 func mcpLogLevel(env *Env) slog.Level {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ type rpcMessage struct {
 // startMCP starts the server with a config dir and extra environment.
 func startMCP(t *testing.T, configDir string, env ...string) *mcpProc {
 	t.Helper()
-	cmd := exec.Command(binary, "mcp", "--channel-grace", "100ms")
+	cmd := exec.Command(binary, "mcp", "--channel-grace", "100ms", "--confirm-wait", "300ms")
 	cmd.Env = append(os.Environ(), "CLAUDEMESH_CONFIG_DIR="+configDir, "CLAUDEMESH_DEBUG=1")
 	cmd.Env = append(cmd.Env, env...)
 	stdin, err := cmd.StdinPipe()
@@ -438,6 +439,46 @@ func TestMCPServers(t *testing.T) {
 		require.Contains(t, decision["reason"], "erin, prod is down")
 		alice.waitDelivered(id)
 		require.Empty(t, runHook(t, bobDir, erinSession, "idle", map[string]any{"session_id": erinSession}))
+	})
+
+	t.Run("under Claude Code a channel message is acked when the transcript shows it", func(t *testing.T) {
+		claudeDir := t.TempDir()
+		frankSession := "frank-0b6e-4a51-9d1f-session"
+		transcript := filepath.Join(claudeDir, "projects", "-home-u-proj", frankSession+".jsonl")
+		require.NoError(t, os.MkdirAll(filepath.Dir(transcript), 0o700))
+		require.NoError(t, os.WriteFile(transcript, []byte(`{"type":"user","message":{"content":"hi"}}`+"\n"), 0o600))
+		frank := startMCP(t, bobDir, append(session("frank"), "CLAUDEMESH_CHANNELS=1", "CLAUDECODE=1", "CLAUDE_CONFIG_DIR="+claudeDir)...)
+		frank.handshake()
+		alice.waitForPeer("frank")
+
+		// The model saw this one: Claude Code wrote it to the transcript.
+		seen := sentID(t, alice.mustTool("send_message", map[string]any{"to": "frank", "message": "frank, the deploy is done"}))
+		n := frank.expectChannel(func(n channelNote) bool { return n.Meta["message_id"] == seen })
+		time.Sleep(1500 * time.Millisecond) // a confirmation scan or more
+		require.NotContains(t, alice.mustTool("message_status", map[string]any{"id": seen}), "delivered to everyone",
+			"written to the channel is not yet delivered")
+		line, err := json.Marshal(map[string]any{"type": "user", "message": map[string]any{"content": fmt.Sprintf(
+			`<channel source="claudemesh" from_name=%q message_id=%q>%s</channel>`, n.Meta["from_name"], seen, n.Content)}})
+		require.NoError(t, err)
+		f, err := os.OpenFile(transcript, os.O_APPEND|os.O_WRONLY, 0)
+		require.NoError(t, err)
+		_, err = f.Write(append(line, '\n'))
+		require.NoError(t, err)
+		require.NoError(t, f.Close())
+		alice.waitDelivered(seen)
+
+		// This one Claude Code dropped (no channel registered): the next
+		// prompt's hook hands it over, and only then is it delivered.
+		dropped := sentID(t, alice.mustTool("send_message", map[string]any{"to": "frank", "message": "frank, did you see this?"}))
+		frank.expectChannel(func(n channelNote) bool { return n.Meta["message_id"] == dropped })
+		var out string
+		require.Eventually(t, func() bool {
+			out = runHook(t, bobDir, frankSession, "working", map[string]any{"session_id": frankSession, "transcript_path": transcript, "prompt": "next"})
+			return out != ""
+		}, mcpWait, 200*time.Millisecond)
+		require.Contains(t, out, "frank, did you see this?")
+		require.NotContains(t, out, "the deploy is done", "a message the transcript showed is not handed over again")
+		alice.waitDelivered(dropped)
 	})
 
 	t.Run("state and presence tools", func(t *testing.T) {

@@ -246,7 +246,10 @@ type StateQueries interface {
 
 // AdvanceScheduleParams records a schedule's fire.
 type AdvanceScheduleParams struct {
-	ID      string
+	ID string
+	// Due is the fire being recorded: the next_fire_at the caller read. The
+	// schedule advances only while it is still active and due then.
+	Due     time.Time
 	FiredAt time.Time
 	// NextFireAt is nil when the schedule is done.
 	NextFireAt *time.Time
@@ -272,7 +275,12 @@ type ScheduleQueries interface {
 	// (FOR UPDATE SKIP LOCKED); call it inside InTx together with
 	// AdvanceSchedule.
 	ClaimDueSchedules(ctx context.Context, now time.Time, limit int32) ([]Schedule, error)
-	// AdvanceSchedule records a fire and sets the next one.
+	// AdvanceSchedule records the fire p.Due and sets the next one, if the
+	// schedule is still active with that next fire time: a compare-and-set,
+	// so that of several schedulers (or a scheduler and a cancel) racing for
+	// one fire exactly one records it, with or without ClaimDueSchedules'
+	// row locks. ErrNotFound if the schedule was advanced or cancelled since
+	// (or does not exist).
 	AdvanceSchedule(ctx context.Context, p AdvanceScheduleParams) error
 	// NextScheduleDue returns the earliest next fire time of any active
 	// schedule; ErrNotFound if there is none.

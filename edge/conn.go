@@ -171,6 +171,12 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.getState(ctx, f.ReqID, msg)
 	case *edgev1.ListState:
 		c.listState(ctx, f.ReqID, msg)
+	case *edgev1.Schedule:
+		c.schedule(ctx, f.ReqID, msg)
+	case *edgev1.ListScheduled:
+		c.listScheduled(ctx, f.ReqID, msg)
+	case *edgev1.CancelScheduled:
+		c.cancelScheduled(ctx, f.ReqID, msg)
 	default:
 		c.sendError(f.ReqID, "unimplemented", f.Type+" is not implemented by this broker yet", nil)
 	}

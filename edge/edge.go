@@ -22,12 +22,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"claudemesh.dev/gen/pb/claudemesh/mesh/v1/meshv1connect"
+	"claudemesh.dev/gen/pb/claudemesh/scheduler/v1/schedulerv1connect"
 )
 
 // Config configures the edge.
 type Config struct {
 	// Mesh is the client the edge calls the mesh service through. Required.
 	Mesh meshv1connect.MeshServiceClient
+	// Scheduler is the client the schedule frames call. Without it they are
+	// answered "unimplemented".
+	Scheduler schedulerv1connect.SchedulerServiceClient
 	// InternalToken is sent with every RPC to prove the call comes from the
 	// edge. Required.
 	InternalToken string

@@ -84,11 +84,12 @@ func (q *queries) ClaimDueSchedules(ctx context.Context, now time.Time, limit in
 	return conv.MapRows(rows, scheduleFromRow)
 }
 
-// AdvanceSchedule records a fire and sets the next one; db.ErrNotFound if
-// there is no such schedule.
+// AdvanceSchedule records the fire p.Due and sets the next one, if the
+// schedule is still active and due then; db.ErrNotFound otherwise.
 func (q *queries) AdvanceSchedule(ctx context.Context, p db.AdvanceScheduleParams) error {
 	n, err := q.q.AdvanceSchedule(ctx, q.dbtx, sqlc.AdvanceScheduleParams{
 		ID:           p.ID,
+		Due:          p.Due,
 		LastFiredAt:  p.FiredAt,
 		NextFireAt:   p.NextFireAt,
 		LastFireLate: p.Late,

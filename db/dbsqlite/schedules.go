@@ -106,14 +106,15 @@ func (q *queries) ClaimDueSchedules(ctx context.Context, now time.Time, lim int3
 	return out, wrapErr("claim due schedules", err)
 }
 
-// AdvanceSchedule records a fire and sets the next one.
-// It returns db.ErrNotFound if there is none.
+// AdvanceSchedule records the fire p.Due and sets the next one, if the
+// schedule is still active and due then; db.ErrNotFound otherwise.
 func (q *queries) AdvanceSchedule(ctx context.Context, p db.AdvanceScheduleParams) error {
 	n, err := q.q.AdvanceSchedule(ctx, q.dbtx, sqlc.AdvanceScheduleParams{
 		LastFiredAt:  microsOf(p.FiredAt),
 		NextFireAt:   microsPtr(p.NextFireAt),
 		LastFireLate: p.Late,
 		ID:           p.ID,
+		Due:          microsOf(p.Due),
 	})
 	return requireRows("advance schedule", n, err)
 }

@@ -68,6 +68,7 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 		// A recurring fire, on time.
 		require.NoError(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{
 			ID:         s.ID,
+			Due:        at(time.Hour),
 			FiredAt:    at(time.Hour),
 			NextFireAt: ptr(at(25 * time.Hour)),
 		}))
@@ -80,6 +81,7 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 		// A late fire.
 		require.NoError(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{
 			ID:         s.ID,
+			Due:        at(25 * time.Hour),
 			FiredAt:    at(26 * time.Hour),
 			NextFireAt: ptr(at(49 * time.Hour)),
 			Late:       true,
@@ -93,6 +95,7 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 		// The last fire: the schedule is done.
 		require.NoError(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{
 			ID:      s.ID,
+			Due:     at(49 * time.Hour),
 			FiredAt: at(49 * time.Hour),
 		}))
 		s.FiredCount = 3
@@ -110,6 +113,76 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 		require.Equal(t, int64(1), n)
 		require.Equal(t, []string{bystander.ID}, scheduleIDs(claimDue(t, bundle.store, at(100*time.Hour), 10)))
 		requireNotFound(t, bundle.store.CancelSchedule(ctx, s.ID, bundle.member.ID, at(100*time.Hour)))
+	})
+
+	t.Run("AdvanceScheduleCompareAndSet", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		s := createSchedule(t, bundle.store, bundle.mesh.ID, bundle.member.ID, nextAt(time.Hour))
+		fire := db.AdvanceScheduleParams{ID: s.ID, Due: at(time.Hour), FiredAt: at(time.Hour), NextFireAt: ptr(at(2 * time.Hour))}
+
+		// A fire that is not the schedule's next one changes nothing.
+		stale := fire
+		stale.Due = at(time.Hour - time.Microsecond)
+		requireNotFound(t, bundle.store.AdvanceSchedule(ctx, stale))
+		requireSchedule(t, bundle.store, s)
+
+		// The fire is recorded once: a second scheduler recording it finds it
+		// advanced.
+		require.NoError(t, bundle.store.AdvanceSchedule(ctx, fire))
+		requireNotFound(t, bundle.store.AdvanceSchedule(ctx, fire))
+		s.FiredCount, s.LastFiredAt, s.NextFireAt = 1, ptr(at(time.Hour)), ptr(at(2*time.Hour))
+		requireSchedule(t, bundle.store, s)
+
+		// A cancelled schedule does not fire.
+		require.NoError(t, bundle.store.CancelSchedule(ctx, s.ID, bundle.member.ID, at(90*time.Minute)))
+		s.CancelledAt = ptr(at(90 * time.Minute))
+		requireNotFound(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: s.ID, Due: at(2 * time.Hour), FiredAt: at(2 * time.Hour)}))
+		requireSchedule(t, bundle.store, s)
+
+		// A done one-shot schedule does not fire again.
+		oneShot := createSchedule(t, bundle.store, bundle.mesh.ID, bundle.member.ID, nextAt(time.Hour))
+		require.NoError(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: oneShot.ID, Due: at(time.Hour), FiredAt: at(time.Hour)}))
+		requireNotFound(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: oneShot.ID, Due: at(time.Hour), FiredAt: at(time.Hour)}))
+	})
+
+	t.Run("AdvanceScheduleConcurrent", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		// Schedulers that read the same due row without claiming it (as a
+		// scheduler does that stores a fire's message in the transaction of
+		// the advance) race to record the fire: exactly one does.
+		s := createSchedule(t, bundle.store, bundle.mesh.ID, bundle.member.ID, nextAt(time.Hour))
+		const workers = 4
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range workers {
+			wg.Go(func() {
+				<-start
+				errs[w] = bundle.store.InTx(ctx, func(q db.Queries) error {
+					return q.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: s.ID, Due: at(time.Hour), FiredAt: at(time.Hour), NextFireAt: ptr(at(2 * time.Hour))})
+				})
+			})
+		}
+		close(start)
+		wg.Wait()
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+				continue
+			}
+			requireNotFound(t, err)
+		}
+		require.Equal(t, 1, won)
+		got, err := bundle.store.GetSchedule(ctx, s.ID)
+		require.NoError(t, err)
+		require.Equal(t, int32(1), got.FiredCount)
 	})
 
 	t.Run("CancelSchedule", func(t *testing.T) {
@@ -174,6 +247,7 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 			for _, s := range due {
 				if err := q.AdvanceSchedule(ctx, db.AdvanceScheduleParams{
 					ID:         s.ID,
+					Due:        *s.NextFireAt,
 					FiredAt:    now,
 					NextFireAt: ptr(at(24 * time.Hour)),
 				}); err != nil {
@@ -220,7 +294,7 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 							return err
 						}
 						for _, s := range due {
-							if err := q.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: s.ID, FiredAt: now}); err != nil {
+							if err := q.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: s.ID, Due: *s.NextFireAt, FiredAt: now}); err != nil {
 								return err
 							}
 							fired = append(fired, s.ID)
@@ -366,7 +440,7 @@ func exerciseSchedules(t *testing.T, newStore NewStoreFunc) {
 
 		// Writes to a schedule that does not exist are ErrNotFound, not silent
 		// no-ops ("a missing row is ErrNotFound").
-		requireNotFound(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: db.NewID(), FiredAt: at(0)}))
+		requireNotFound(t, bundle.store.AdvanceSchedule(ctx, db.AdvanceScheduleParams{ID: db.NewID(), Due: at(0), FiredAt: at(0)}))
 	})
 
 	t.Run("NextScheduleDue", func(t *testing.T) {

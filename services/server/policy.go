@@ -24,6 +24,10 @@ func policies() map[string]auth.Policy {
 		// credential.
 		signed     = auth.Policy{Anonymous: true, Peer: true, Member: true, Operator: true, APIKey: auth.CapAdmin}
 		stateWrite = auth.Policy{Peer: true, APIKey: auth.CapStateWrite}
+		// Schedules belong to a member: its sessions, the member itself
+		// (signed requests) and its API keys manage them.
+		schedule  = auth.Policy{Peer: true, Member: true, APIKey: auth.CapSend}
+		schedules = auth.Policy{Peer: true, Member: true, APIKey: auth.CapRead}
 	)
 	return map[string]auth.Policy{
 		meshv1connect.MeshServiceCreateMeshProcedure:               operator,
@@ -65,9 +69,9 @@ func policies() map[string]auth.Policy {
 		meshv1connect.MeshServiceGetFileStatusProcedure:            read,
 		meshv1connect.MeshServiceDeleteFileProcedure:               peer,
 		meshv1connect.MeshServiceGrantFileAccessProcedure:          peer,
-		schedulerv1connect.SchedulerServiceCreateScheduleProcedure: send,
-		schedulerv1connect.SchedulerServiceListSchedulesProcedure:  peer,
-		schedulerv1connect.SchedulerServiceCancelScheduleProcedure: peer,
+		schedulerv1connect.SchedulerServiceCreateScheduleProcedure: schedule,
+		schedulerv1connect.SchedulerServiceListSchedulesProcedure:  schedules,
+		schedulerv1connect.SchedulerServiceCancelScheduleProcedure: schedule,
 		vaultv1connect.VaultServiceSetEntryProcedure:               peer,
 		vaultv1connect.VaultServiceListEntriesProcedure:            peer,
 		vaultv1connect.VaultServiceGetEntriesProcedure:             peer,

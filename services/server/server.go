@@ -57,8 +57,12 @@ type Config struct {
 	// its Store, Logger, NowFunc, ReplicaID and PublicURL are filled in by
 	// the server.
 	Mesh mesh.Config
-	// Edge tunes the WebSocket edge; its Mesh, InternalToken, Logger and
-	// Registerer are filled in by the server.
+	// Scheduler tunes the scheduler (limits, lateness); its Store, Mesh,
+	// Logger, NowFunc and Registerer are filled in by the server, and its
+	// MaxMessageBytes defaults to the mesh service's.
+	Scheduler scheduler.Config
+	// Edge tunes the WebSocket edge; its Mesh, Scheduler, InternalToken,
+	// Logger and Registerer are filled in by the server.
 	Edge edge.Config
 	// HookRatePerMinute caps the POST /hook/set-status calls of one session;
 	// one client address may make ten times as many. Defaults to 30.
@@ -115,6 +119,10 @@ type Server struct {
 	mesh     *mesh.Service
 	meshDone chan struct{}
 	stopMesh context.CancelFunc
+	sched    *scheduler.Service
+	// schedDone is closed when the scheduler loop has stopped.
+	schedDone chan struct{}
+	stopSched context.CancelFunc
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -127,12 +135,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("server: a Store is required")
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		mem:      newMemListener(),
-		registry: prometheus.NewRegistry(),
-		started:  cfg.NowFunc(),
-		meshDone: make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		mem:       newMemListener(),
+		registry:  prometheus.NewRegistry(),
+		started:   cfg.NowFunc(),
+		meshDone:  make(chan struct{}),
+		schedDone: make(chan struct{}),
 	}
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -184,7 +193,14 @@ func (s *Server) routes(internalToken string) http.Handler {
 	meshCfg.ReplicaID, meshCfg.PublicURL = s.cfg.ReplicaID, s.cfg.PublicURL
 	meshSvc := mesh.New(meshCfg)
 	s.mesh = meshSvc
-	schedSvc := scheduler.New(scheduler.Config{Store: s.cfg.Store, Logger: s.log.With("service", "scheduler"), NowFunc: s.cfg.NowFunc})
+	schedCfg := s.cfg.Scheduler
+	schedCfg.Store, schedCfg.Mesh, schedCfg.Logger = s.cfg.Store, meshSvc, s.log.With("service", "scheduler")
+	schedCfg.NowFunc, schedCfg.Registerer = s.cfg.NowFunc, s.registry
+	if schedCfg.MaxMessageBytes == 0 {
+		schedCfg.MaxMessageBytes = meshCfg.WithDefaults().MaxMessageBytes
+	}
+	schedSvc := scheduler.New(schedCfg)
+	s.sched = schedSvc
 	vaultSvc := vault.New(vault.Config{Store: s.cfg.Store, Logger: s.log.With("service", "vault"), NowFunc: s.cfg.NowFunc})
 	catalogSvc := catalog.New(catalog.Config{Store: s.cfg.Store, Logger: s.log.With("service", "catalog"), NowFunc: s.cfg.NowFunc})
 
@@ -202,6 +218,8 @@ func (s *Server) routes(internalToken string) http.Handler {
 	edgeCfg := s.cfg.Edge
 	// The in-process hop carries no compression: it would only burn CPU.
 	edgeCfg.Mesh = meshv1connect.NewMeshServiceClient(s.mem.client(), memBaseURL,
+		connect.WithAcceptCompression("gzip", nil, nil))
+	edgeCfg.Scheduler = schedulerv1connect.NewSchedulerServiceClient(s.mem.client(), memBaseURL,
 		connect.WithAcceptCompression("gzip", nil, nil))
 	edgeCfg.InternalToken = internalToken
 	edgeCfg.Logger = s.log.With("component", "edge")
@@ -232,6 +250,11 @@ func (s *Server) routes(internalToken string) http.Handler {
 	return mux
 }
 
+// WakeScheduler makes the scheduler look for due schedules now. It sleeps
+// on real timers until the next fire time; a test that moves an injected
+// clock (Config.NowFunc) calls this after moving it.
+func (s *Server) WakeScheduler() { s.sched.Wake() }
+
 // Addr is the address the broker listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
@@ -244,6 +267,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() {
 		defer close(s.meshDone)
 		s.mesh.Run(meshCtx)
+	}()
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	s.stopSched = stopSched
+	go func() {
+		defer close(s.schedDone)
+		s.sched.Run(schedCtx)
 	}()
 	errc := make(chan error, 2)
 	go func() { errc <- serveErr(s.internal.Serve(s.mem)) }()
@@ -266,8 +295,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		defer cancel()
 		s.log.InfoContext(ctx, "broker shutting down", "sockets", s.edge.Conns())
 		// Sockets first (their goodbyes still reach the services), then the
-		// mesh service ends this replica's sessions, then the listeners.
+		// scheduler stops firing, then the mesh service ends this replica's
+		// sessions, then the listeners.
 		errs := []error{s.edge.Shutdown(ctx)}
+		if s.stopSched != nil {
+			s.stopSched()
+			select {
+			case <-s.schedDone:
+			case <-ctx.Done():
+				errs = append(errs, ctx.Err())
+			}
+		}
 		if s.stopMesh != nil {
 			s.stopMesh()
 			select {

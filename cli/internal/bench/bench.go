@@ -44,11 +44,15 @@ const (
 	// ScenarioConnect connects the peers as fast as allowed, then holds them
 	// idle.
 	ScenarioConnect Scenario = "connect"
+	// ScenarioRemind has every peer schedule one-shot reminders to itself,
+	// due over a window, and measures how late each fires; with a Rate, dm
+	// load runs between pairs of them meanwhile.
+	ScenarioRemind Scenario = "remind"
 )
 
 // Scenarios lists the scenarios, for help texts.
 func Scenarios() []Scenario {
-	return []Scenario{ScenarioDM, ScenarioBroadcast, ScenarioOfflineDrain, ScenarioConnect}
+	return []Scenario{ScenarioDM, ScenarioBroadcast, ScenarioOfflineDrain, ScenarioConnect, ScenarioRemind}
 }
 
 // Hard limits: a bench is a bounded experiment, never an open-ended load.
@@ -64,6 +68,11 @@ const (
 	MaxInflight = 1024
 	// MaxRate caps --rate, in messages a second.
 	MaxRate = 1_000_000
+	// MaxReminders caps the reminders of one remind run, over all peers.
+	MaxReminders = 100_000
+	// defaultReminders is how many reminders a remind run schedules in all
+	// by default.
+	defaultReminders = 200
 )
 
 // Timeouts of the waits a run makes.
@@ -93,13 +102,16 @@ type Config struct {
 	BrokerURL string
 	// Duration bounds the sending (dm, broadcast) or the idle hold
 	// (connect). Defaults to 10 s, or to MaxDuration when Messages is set
-	// (the messages then end the run).
+	// (the messages then end the run). For remind it is the window the
+	// reminders are due in, which starts Duration/2 after they are
+	// scheduled; it defaults to 10 s (due 5–15 s ahead).
 	Duration time.Duration
 	// Rate is the total messages a second the senders aim for, spread
 	// evenly over them; 0 sends as fast as Inflight allows.
 	Rate float64
 	// Messages is how many messages each sender sends; 0 sends for
-	// Duration. Defaults to 100 for offline-drain.
+	// Duration. Defaults to 100 for offline-drain. For remind it is how
+	// many reminders each peer schedules, by default 200 in all.
 	Messages int
 	// Inflight is how many sends each sender keeps unacked, and how many
 	// peers connect at once. Defaults to 16.
@@ -131,9 +143,12 @@ func (c Config) WithDefaults() Config {
 	if c.Messages == 0 && c.Scenario == ScenarioOfflineDrain {
 		c.Messages = 100
 	}
+	if c.Messages == 0 && c.Scenario == ScenarioRemind && len(c.Members) > 0 {
+		c.Messages = max(1, defaultReminders/len(c.Members))
+	}
 	if c.Duration == 0 {
 		c.Duration = 10 * time.Second
-		if c.Messages > 0 && c.Scenario != ScenarioConnect {
+		if c.Messages > 0 && c.Scenario != ScenarioConnect && c.Scenario != ScenarioRemind {
 			c.Duration = MaxDuration
 		}
 	}
@@ -155,8 +170,15 @@ func (c Config) Validate() error {
 		if n < 1 {
 			return errors.New("scenario connect needs at least 1 peer")
 		}
+	case ScenarioRemind:
+		if n < 1 || (c.Rate > 0 && n < 2) {
+			return errors.New("scenario remind needs at least 1 peer, and 2 for dm load (--rate)")
+		}
+		if total := int64(c.Messages) * int64(n); total > MaxReminders {
+			return fmt.Errorf("%d reminders × %d peers = %d: at most %d in one run", c.Messages, n, total, MaxReminders)
+		}
 	default:
-		return fmt.Errorf("unknown scenario %q: use dm, broadcast, offline-drain or connect", c.Scenario)
+		return fmt.Errorf("unknown scenario %q: use dm, broadcast, offline-drain, connect or remind", c.Scenario)
 	}
 	switch {
 	case n > MaxPeers:
@@ -183,6 +205,10 @@ func (c Config) senders() int {
 		return 1
 	case ScenarioConnect:
 		return 0
+	case ScenarioRemind:
+		if c.Rate == 0 {
+			return 0
+		}
 	}
 	return len(c.Members) / 2
 }
@@ -209,6 +235,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		err = r.runOfflineDrain()
 	case ScenarioConnect:
 		err = r.runConnect()
+	case ScenarioRemind:
+		err = r.runRemind()
 	}
 	if err != nil {
 		return nil, err

@@ -34,6 +34,8 @@ type peer struct {
 	sources map[string]source
 	in      inbox
 	acks    ackQueue
+	// rem is what reminders reached the peer (remind).
+	rem reminderInbox
 }
 
 // source is a peer messages are expected from, and how to open them.
@@ -166,6 +168,10 @@ func (p *peer) dropped() error {
 func (p *peer) onEvent(f frame.Frame) {
 	push, ok := f.Msg.(*edgev1.Push)
 	if !ok {
+		return
+	}
+	if push.GetSubtype() == subtypeReminder {
+		p.onReminder(push)
 		return
 	}
 	if push.GetSenderPubkey() == "system" || push.GetSubtype() == "system" {

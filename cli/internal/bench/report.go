@@ -62,6 +62,9 @@ type Report struct {
 	// how many broker events (peer_joined …) they got meanwhile.
 	HoldSeconds  float64 `json:"holdSeconds,omitempty"`
 	SystemEvents int64   `json:"systemEvents,omitempty"`
+	// Reminders are the remind scenario's figures; the fields above then
+	// describe its dm load, if any.
+	Reminders *ReminderStats `json:"reminders,omitempty"`
 	// Disconnects counts peers whose connection the broker ended.
 	Disconnects   int           `json:"disconnects"`
 	BrokerProcess BrokerProcess `json:"brokerProcess"`
@@ -96,6 +99,41 @@ type ConnectStats struct {
 	FirstError   string   `json:"firstError,omitempty"`
 }
 
+// ReminderStats are what a remind run measured.
+type ReminderStats struct {
+	// Scheduled counts the reminders the broker acked; Fired those that
+	// arrived, intact, as reminders, at the peer that scheduled them (each
+	// counted once), and Lost the difference.
+	Scheduled int64 `json:"scheduled"`
+	Fired     int64 `json:"fired"`
+	Lost      int64 `json:"lost"`
+	// Duplicates counts reminders that fired again after they arrived
+	// (a new message for the same schedule: not a redelivery).
+	Duplicates int64 `json:"duplicates"`
+	// Early counts fires more than 1 ms before their due time; Corrupt
+	// fires whose text was not one the peer scheduled.
+	Early   int64 `json:"early"`
+	Corrupt int64 `json:"corrupt"`
+	// AckedAfterDue counts schedules the broker acked only after their due
+	// time: their lateness includes the scheduling, so the window should
+	// start later (a longer Duration).
+	AckedAfterDue int64 `json:"ackedAfterDue"`
+	// Refused counts schedules the broker refused, by error code;
+	// ScheduleErrors those with no answer.
+	Refused        int64              `json:"refused"`
+	RefusedBy      map[string]Refusal `json:"refusedBy,omitempty"`
+	ScheduleErrors int64              `json:"scheduleErrors"`
+	// ScheduleSeconds is how long scheduling them all took; the reminders
+	// were due from FirstDueSeconds to LastDueSeconds after it started.
+	ScheduleSeconds float64 `json:"scheduleSeconds"`
+	FirstDueSeconds float64 `json:"firstDueSeconds"`
+	LastDueSeconds  float64 `json:"lastDueSeconds"`
+	// Lateness is arrival minus due time, one sample per fired reminder.
+	Lateness *Latency `json:"latenessMs"`
+
+	scheduleError string
+}
+
 // Refusal counts the sends refused for one reason, with one message.
 type Refusal struct {
 	Count   int64  `json:"count"`
@@ -119,6 +157,7 @@ type Latency struct {
 	Count int     `json:"count"`
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
 	P99   float64 `json:"p99"`
 	Max   float64 `json:"max"`
 	Mean  float64 `json:"mean"`
@@ -139,6 +178,7 @@ func Summarize(samples []time.Duration) *Latency {
 		Count: len(samples),
 		P50:   ms(Percentile(samples, 50)),
 		P90:   ms(Percentile(samples, 90)),
+		P95:   ms(Percentile(samples, 95)),
 		P99:   ms(Percentile(samples, 99)),
 		Max:   ms(samples[len(samples)-1]),
 		Mean:  ms(time.Duration(sum / float64(len(samples)))),
@@ -233,8 +273,11 @@ func (rep *Report) finish() {
 	if rep.Disconnects > 0 {
 		fail("the broker dropped %s during the run: %s", plural(rep.Disconnects, "peer"), rep.disconnectError)
 	}
-	if rep.Scenario != ScenarioConnect && rep.Sent == 0 && !rep.Interrupted {
+	if rep.sendsMessages() && rep.Sent == 0 && !rep.Interrupted {
 		fail("no send was acked")
+	}
+	if rs := rep.Reminders; rs != nil {
+		rep.Failures = append(rep.Failures, rs.finish(rep.Interrupted)...)
 	}
 	if rep.Interrupted {
 		fail("interrupted: the figures cover only what was measured before the interrupt")
@@ -276,7 +319,11 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	if rep.Scenario == ScenarioConnect {
 		row("held idle", "%.1fs (%d broker events reached the peers meanwhile)", rep.HoldSeconds, rep.SystemEvents)
-	} else {
+	}
+	if rs := rep.Reminders; rs != nil {
+		writeReminders(row, rs)
+	}
+	if rep.sendsMessages() {
 		row("sent (acked)", "%d in %.2fs", rep.Sent, rep.SendSeconds)
 		pct := 100.0
 		if rep.Expected > 0 {
@@ -338,8 +385,66 @@ func describe(rep *Report) string {
 		return fmt.Sprintf("broadcast: 1 sender to %s, %d in flight, %s, %s", plural(p.Receivers, "receiver"), p.Inflight, pace, amount)
 	case ScenarioOfflineDrain:
 		return fmt.Sprintf("offline-drain: %s offline, %s each, then reconnected", plural(p.Receivers, "receiver"), plural(p.Messages, "message"))
+	case ScenarioRemind:
+		window := time.Duration(p.DurationSeconds * float64(time.Second))
+		load := "no other load"
+		if p.Rate > 0 {
+			load = fmt.Sprintf("dm load of %g msg/s between %s meanwhile", p.Rate, plural(p.Senders, "pair"))
+		}
+		return fmt.Sprintf("remind: %s, %d reminders each to itself, due %s–%s ahead; %s",
+			plural(p.Peers, "peer"), p.Messages, window/2, window*3/2, load)
 	}
 	return fmt.Sprintf("connect: %s, %d at a time, held %s", plural(p.Peers, "peer"), p.Inflight, time.Duration(p.DurationSeconds*float64(time.Second)))
+}
+
+// sendsMessages reports whether the run sent messages: every scenario but
+// connect, and remind only with dm load.
+func (rep *Report) sendsMessages() bool {
+	return rep.Scenario != ScenarioConnect && (rep.Scenario != ScenarioRemind || rep.Params.Rate > 0)
+}
+
+// finish works out the lost reminders and says what went wrong with them.
+func (rs *ReminderStats) finish(interrupted bool) []string {
+	var out []string
+	fail := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	rs.Lost = max(0, rs.Scheduled-rs.Fired)
+	if rs.Lost > 0 {
+		fail("LOST: %d of %d scheduled reminders never fired", rs.Lost, rs.Scheduled)
+	}
+	if rs.Duplicates > 0 {
+		fail("%d reminders fired more than once", rs.Duplicates)
+	}
+	if rs.Early > 0 {
+		fail("%d reminders fired before they were due", rs.Early)
+	}
+	if rs.Corrupt > 0 {
+		fail("%d reminder pushes did not decode or had altered content", rs.Corrupt)
+	}
+	if rs.AckedAfterDue > 0 {
+		fail("%d schedules were acked after their due time, so their lateness includes scheduling: use a longer --duration or fewer reminders", rs.AckedAfterDue)
+	}
+	for _, code := range slices.Sorted(maps.Keys(rs.RefusedBy)) {
+		r := rs.RefusedBy[code]
+		fail("%d schedules refused by the broker (%s: %s)", r.Count, code, r.Example)
+	}
+	if rs.ScheduleErrors > 0 {
+		fail("%d schedules got no answer from the broker: %s", rs.ScheduleErrors, rs.scheduleError)
+	}
+	if rs.Scheduled == 0 && !interrupted {
+		fail("no reminder was scheduled")
+	}
+	return out
+}
+
+func writeReminders(row func(k, format string, args ...any), rs *ReminderStats) {
+	row("reminders", "%d scheduled in %.2fs, due %.1fs–%.1fs after", rs.Scheduled, rs.ScheduleSeconds, rs.FirstDueSeconds, rs.LastDueSeconds)
+	pct := 100.0
+	if rs.Scheduled > 0 {
+		pct = 100 * float64(rs.Fired) / float64(rs.Scheduled)
+	}
+	row("fired/scheduled", "%d / %d (%.2f%%)", rs.Fired, rs.Scheduled, pct)
+	row("lateness (ms)", "%s", latencyText(rs.Lateness))
+	row("fired twice / early", "%d / %d", rs.Duplicates, rs.Early)
 }
 
 func plural(n int, thing string) string {
@@ -353,7 +458,7 @@ func latencyText(l *Latency) string {
 	if l == nil {
 		return "no samples"
 	}
-	return fmt.Sprintf("p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  mean %.2f ms (%d samples)", l.P50, l.P90, l.P99, l.Max, l.Mean, l.Count)
+	return fmt.Sprintf("p50 %.2f  p90 %.2f  p95 %.2f  p99 %.2f  max %.2f  mean %.2f ms (%d samples)", l.P50, l.P90, l.P95, l.P99, l.Max, l.Mean, l.Count)
 }
 
 func rssText(b BrokerProcess) string {

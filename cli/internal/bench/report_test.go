@@ -64,7 +64,7 @@ func TestSummarize(t *testing.T) {
 			2 * time.Millisecond, 1500 * time.Microsecond,
 		}
 		got := Summarize(samples)
-		require.Equal(t, &Latency{Count: 5, P50: 2, P90: 4, P99: 4, Max: 4, Mean: 2.3}, got)
+		require.Equal(t, &Latency{Count: 5, P50: 2, P90: 4, P95: 4, P99: 4, Max: 4, Mean: 2.3}, got)
 		require.IsNonDecreasing(t, samples)
 	})
 

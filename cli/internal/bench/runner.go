@@ -39,6 +39,8 @@ type runner struct {
 	sends     atomic.Int64
 	acked     atomic.Int64
 	delivered atomic.Int64
+	// remind is the state of a remind run; nil in other scenarios.
+	remind *remindRun
 }
 
 func newRunner(ctx context.Context, cfg Config) *runner {

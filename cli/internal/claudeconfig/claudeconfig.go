@@ -3,9 +3,9 @@
 //
 //   - ~/.claude.json: mcpServers.claudemesh, the stdio MCP server (user
 //     scope);
-//   - ~/.claude/settings.json: the UserPromptSubmit and Stop hooks that
-//     report a session working or idle, and permissions.allow rules that
-//     pre-approve our MCP tools.
+//   - ~/.claude/settings.json: the UserPromptSubmit, Stop and StopFailure
+//     hooks that report a session working or idle, and permissions.allow
+//     rules that pre-approve our MCP tools.
 //
 // Claude Code rewrites ~/.claude.json all the time and concurrent writers
 // have corrupted it (anthropics/claude-code#28992, #29003), so every write
@@ -40,10 +40,11 @@ const (
 
 // Items, as Change.Item names them.
 const (
-	ItemMCP         = "mcpServers." + ServerName
-	ItemPromptHook  = "hooks." + eventPrompt
-	ItemStopHook    = "hooks." + eventStop
-	ItemPermissions = "permissions.allow"
+	ItemMCP             = "mcpServers." + ServerName
+	ItemPromptHook      = "hooks." + eventPrompt
+	ItemStopHook        = "hooks." + eventStop
+	ItemStopFailureHook = "hooks." + eventStopFailure
+	ItemPermissions     = "permissions.allow"
 )
 
 // Change is what happened to one item.
@@ -130,9 +131,7 @@ func Install(home string, opts Options) (*Result, error) {
 		path: SettingsPath(home), backupDir: BackupDir(home), now: opts.NowFunc,
 		inspect: func(b []byte, root *node) []Change {
 			var cs []Change
-			for _, h := range []struct{ item, event, state string }{
-				{ItemPromptHook, eventPrompt, stateWork}, {ItemStopHook, eventStop, stateIdle},
-			} {
+			for _, h := range ourHookList() {
 				want := hookHandler{Type: "command", Command: HookCommand(bin, h.state), Timeout: hookTimeout}
 				c := Change{Item: h.item, Action: Added, Detail: want.Command}
 				refs := ourHooks(b, root, h.event, bin, &want)
@@ -154,7 +153,9 @@ func Install(home string, opts Options) (*Result, error) {
 		},
 	}
 	if !opts.NoHooks {
-		settings.steps = append(settings.steps, installHook(eventPrompt, stateWork, bin), installHook(eventStop, stateIdle, bin))
+		for _, h := range ourHookList() {
+			settings.steps = append(settings.steps, installHook(h.event, h.state, bin))
+		}
 	}
 	settings.steps = append(settings.steps, installPermissions(opts.Tools))
 	return runJobs(claude, settings)
@@ -226,9 +227,11 @@ type Report struct {
 	// Projects are directories with their own (local-scope) claudemesh
 	// server, which wins over ours there.
 	Projects []ProjectEntry `json:"projects,omitempty"`
-	// PromptHook and StopHook are our UserPromptSubmit and Stop hooks.
-	PromptHook HookStatus `json:"promptHook"`
-	StopHook   HookStatus `json:"stopHook"`
+	// PromptHook, StopHook and StopFailureHook are our UserPromptSubmit,
+	// Stop and StopFailure hooks.
+	PromptHook      HookStatus `json:"promptHook"`
+	StopHook        HookStatus `json:"stopHook"`
+	StopFailureHook HookStatus `json:"stopFailureHook"`
 	// ApprovedTools counts our permissions.allow rules.
 	ApprovedTools int `json:"approvedTools"`
 }
@@ -253,8 +256,11 @@ type ProjectEntry struct {
 	Command string `json:"command"`
 }
 
-// HooksRegistered reports whether both hooks are there.
-func (r *Report) HooksRegistered() bool { return r.PromptHook.Registered && r.StopHook.Registered }
+// HooksRegistered reports whether all three hooks are there, as Install
+// leaves them.
+func (r *Report) HooksRegistered() bool {
+	return r.PromptHook.Registered && r.StopHook.Registered && r.StopFailureHook.Registered
+}
 
 // Status reads how claudemesh is registered. binary, when set, also
 // recognises hooks of a binary not called claudemesh. The error joins the
@@ -274,7 +280,7 @@ func Status(home, binary string) (*Report, error) {
 		for _, h := range []struct {
 			status *HookStatus
 			event  string
-		}{{&r.PromptHook, eventPrompt}, {&r.StopHook, eventStop}} {
+		}{{&r.PromptHook, eventPrompt}, {&r.StopHook, eventStop}, {&r.StopFailureHook, eventStopFailure}} {
 			for _, ref := range ourHooks(b, root, h.event, binary, nil) {
 				h.status.Registered = true
 				h.status.Commands = append(h.status.Commands, ref.command)

@@ -376,6 +376,7 @@ func TestInstall(t *testing.T) {
 		a := actions(res)
 		require.Equal(t, claudeconfig.Skipped, a[claudeconfig.ItemPromptHook])
 		require.Equal(t, claudeconfig.Skipped, a[claudeconfig.ItemStopHook])
+		require.Equal(t, claudeconfig.Skipped, a[claudeconfig.ItemStopFailureHook])
 		require.Equal(t, claudeconfig.Added, a[claudeconfig.ItemPermissions])
 		got := read(t, claudeconfig.SettingsPath(b.home))
 		require.NotContains(t, string(got), "hook working")
@@ -412,8 +413,9 @@ func TestInstall(t *testing.T) {
 		t.Parallel()
 		for content, msg := range map[string]string{
 			`{"hooks": {"Stop": "claudemesh hook idle"}}`: "hooks.Stop is not a JSON array",
-			`{"hooks": []}`:                     "hooks is not a JSON object",
-			`{"permissions": {"allow": "all"}}`: "permissions.allow is not a JSON array",
+			`{"hooks": {"StopFailure": {}}}`:              "hooks.StopFailure is not a JSON array",
+			`{"hooks": []}`:                               "hooks is not a JSON object",
+			`{"permissions": {"allow": "all"}}`:           "permissions.allow is not a JSON array",
 		} {
 			b := setup(t, "claude.json", "")
 			path := claudeconfig.SettingsPath(b.home)
@@ -440,8 +442,9 @@ func TestInstall(t *testing.T) {
 		a := actions(res)
 		require.Equal(t, claudeconfig.Added, a[claudeconfig.ItemPromptHook])
 		require.Equal(t, claudeconfig.Added, a[claudeconfig.ItemStopHook])
+		require.Equal(t, claudeconfig.Added, a[claudeconfig.ItemStopFailureHook])
 		require.Equal(t, claudeconfig.Added, a[claudeconfig.ItemPermissions])
-		require.Equal(t, "3 tools", res.Files[1].Changes[2].Detail, "the duplicate is approved once")
+		require.Equal(t, "3 tools", res.Files[1].Changes[3].Detail, "the duplicate is approved once")
 	})
 
 	t.Run("UpdatesClassicHooks", func(t *testing.T) {
@@ -452,6 +455,7 @@ func TestInstall(t *testing.T) {
 		a := actions(res)
 		require.Equal(t, claudeconfig.Updated, a[claudeconfig.ItemPromptHook])
 		require.Equal(t, claudeconfig.Updated, a[claudeconfig.ItemStopHook])
+		require.Equal(t, claudeconfig.Added, a[claudeconfig.ItemStopFailureHook])
 		got := read(t, claudeconfig.SettingsPath(b.home))
 		golden(t, "settings-classic.installed.json", got)
 		require.Equal(t, 1, strings.Count(string(got), bin+" hook working"), "the duplicate is gone")
@@ -461,6 +465,44 @@ func TestInstall(t *testing.T) {
 		_, err = claudeconfig.Uninstall(b.home, b.opts)
 		require.NoError(t, err)
 		golden(t, "settings-classic.uninstalled.json", read(t, claudeconfig.SettingsPath(b.home)))
+	})
+
+	t.Run("AddsStopFailureToTheTwoOldHooks", func(t *testing.T) {
+		t.Parallel()
+		// What an install of before StopFailure left behind.
+		b := setup(t, "", "settings-two-hooks.json")
+		res, err := claudeconfig.Install(b.home, b.opts)
+		require.NoError(t, err)
+		require.True(t, res.Changed())
+		require.Equal(t, []claudeconfig.Change{
+			{Item: claudeconfig.ItemPromptHook, Action: claudeconfig.Unchanged, Detail: bin + " hook working"},
+			{Item: claudeconfig.ItemStopHook, Action: claudeconfig.Unchanged, Detail: bin + " hook idle"},
+			{Item: claudeconfig.ItemStopFailureHook, Action: claudeconfig.Added, Detail: bin + " hook idle"},
+			{Item: claudeconfig.ItemPermissions, Action: claudeconfig.Unchanged},
+		}, res.Files[1].Changes)
+		got := read(t, claudeconfig.SettingsPath(b.home))
+		golden(t, "settings-two-hooks.installed.json", got)
+		// Only an insertion: no line of the original lost, bar a comma.
+		removed, added := lineDiff(read(t, filepath.Join("testdata", "settings-two-hooks.json")), got)
+		for _, r := range removed {
+			require.Contains(t, added, r+",", "line %q of the original changed", r)
+		}
+		require.Contains(t, added, `    "StopFailure": [`)
+		require.NotEmpty(t, res.Files[1].Backup)
+
+		r, err := claudeconfig.Status(b.home, bin)
+		require.NoError(t, err)
+		require.True(t, r.HooksRegistered())
+		require.Equal(t, []string{bin + " hook idle"}, r.StopFailureHook.Commands)
+
+		// Uninstall removes all three, and only them.
+		res, err = claudeconfig.Uninstall(b.home, b.opts)
+		require.NoError(t, err)
+		require.Equal(t, claudeconfig.Change{Item: "hooks", Action: claudeconfig.Removed, Detail: "3 hooks"}, res.Files[1].Changes[0])
+		got = read(t, claudeconfig.SettingsPath(b.home))
+		golden(t, "settings-two-hooks.uninstalled.json", got)
+		require.NotContains(t, string(got), "claudemesh")
+		require.Contains(t, string(got), `"command": "say done"`)
 	})
 
 	t.Run("UpdatesEntryOfAnotherBinary", func(t *testing.T) {
@@ -577,7 +619,19 @@ func TestStatus(t *testing.T) {
 		require.True(t, r.HooksRegistered())
 		require.Equal(t, []string{bin + " hook working"}, r.PromptHook.Commands)
 		require.Equal(t, []string{bin + " hook idle"}, r.StopHook.Commands)
+		require.Equal(t, []string{bin + " hook idle"}, r.StopFailureHook.Commands)
 		require.Equal(t, 3, r.ApprovedTools)
+	})
+
+	t.Run("TwoOldHooksAreNotEnough", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, "", "settings-two-hooks.json")
+		r, err := claudeconfig.Status(b.home, bin)
+		require.NoError(t, err)
+		require.True(t, r.PromptHook.Registered)
+		require.True(t, r.StopHook.Registered)
+		require.False(t, r.StopFailureHook.Registered)
+		require.False(t, r.HooksRegistered(), "install adds all three")
 	})
 
 	t.Run("BrokenFile", func(t *testing.T) {

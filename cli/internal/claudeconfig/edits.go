@@ -19,13 +19,29 @@ const ToolPrefix = "mcp__" + ServerName + "__"
 // goes on, so a stuck one must not hold a prompt for long.
 const hookTimeout = 5
 
-// Hook events and the state each reports to the broker.
+// Hook events and the state each reports to the broker. Claude Code fires
+// StopFailure instead of Stop when a turn ends in an API error; without it
+// the session would stay working on the broker.
 const (
-	eventPrompt = "UserPromptSubmit"
-	eventStop   = "Stop"
-	stateWork   = "working"
-	stateIdle   = "idle"
+	eventPrompt      = "UserPromptSubmit"
+	eventStop        = "Stop"
+	eventStopFailure = "StopFailure"
+	stateWork        = "working"
+	stateIdle        = "idle"
 )
+
+// ourHook is one hook Install registers: its event, the state its handler
+// reports, and the item that names it in a Change.
+type ourHook struct{ item, event, state string }
+
+// ourHookList is every hook Install registers, in the order it adds them.
+func ourHookList() []ourHook {
+	return []ourHook{
+		{ItemPromptHook, eventPrompt, stateWork},
+		{ItemStopHook, eventStop, stateIdle},
+		{ItemStopFailureHook, eventStopFailure, stateIdle},
+	}
+}
 
 // mcpServer is the mcpServers entry Claude Code reads: field order as
 // `claude mcp add` writes it.

@@ -30,6 +30,10 @@ type Request struct {
 	StopHookActive bool `json:"stopHookActive"`
 	// Cwd is the session's working directory.
 	Cwd string `json:"cwd"`
+	// TranscriptPath is transcript_path from the hook's stdin: the
+	// session's transcript, where the server looks for the channel
+	// messages that reached the model.
+	TranscriptPath string `json:"transcriptPath,omitempty"`
 }
 
 // Response is what the MCP server answers.

@@ -115,10 +115,15 @@ func (s *Server) pushWaiting() {
 	switch s.opts.Mode {
 	case ModePush:
 		holder := newHolder()
-		for _, it := range s.inbox.claim(holder, writeTimeout+time.Second, nil) {
+		fresh := func(it *item) bool { return it.channelled.IsZero() }
+		for _, it := range s.inbox.claim(holder, writeTimeout+time.Second, fresh) {
 			if !s.notify(channelParams{Content: it.msg.Text, Meta: messageMeta(it, now)}) {
 				s.inbox.release(holder)
 				return
+			}
+			if s.opts.ConfirmChannel {
+				s.inbox.markChannelled(it, now)
+				continue
 			}
 			if s.inbox.remove(it) {
 				it.link.session.Ack(it.msg.ID)
@@ -157,4 +162,59 @@ func messageMeta(it *item, now time.Time) map[string]string {
 		meta["group"] = m.Target
 	}
 	return meta
+}
+
+// confirmLoop acks channelled messages as the transcript shows them, until
+// ctx ends.
+func (s *Server) confirmLoop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.confirmChannelled()
+	}
+}
+
+// confirmChannelled acks the channelled messages the transcript shows: the
+// message id (in the channel tag's meta) or, for a text long enough not to
+// match by chance, the text as JSON encodes it.
+func (s *Server) confirmChannelled() {
+	items := s.inbox.channelledItems()
+	if len(items) == 0 {
+		return
+	}
+	needles := make([]string, 0, 2*len(items))
+	for _, it := range items {
+		needles = append(needles, it.msg.ID, textNeedle(it.msg.Text))
+	}
+	found := s.transcript.scan(needles)
+	for _, it := range items {
+		if (found[it.msg.ID] || found[textNeedle(it.msg.Text)]) && s.inbox.remove(it) {
+			it.link.session.Ack(it.msg.ID)
+		}
+	}
+}
+
+// textNeedle is how a message text appears inside a JSON string, or "" for
+// a text too short to tell apart.
+func textNeedle(text string) string {
+	if len(text) < 24 {
+		return ""
+	}
+	b, err := json.Marshal(text)
+	if err != nil {
+		return ""
+	}
+	return string(b[1 : len(b)-1])
+}
+
+// handOver reports whether a hook or check_messages may hand an item to the
+// model: any item not channelled, and a channelled one the transcript has
+// not confirmed within ConfirmWait (the channel most likely dropped it).
+func (s *Server) handOver(it *item) bool {
+	return it.channelled.IsZero() || s.opts.Now().Sub(it.channelled) >= s.opts.ConfirmWait
 }

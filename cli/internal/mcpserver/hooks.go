@@ -29,11 +29,14 @@ func (h hookHandler) Hook(_ context.Context, req hooklink.Request) (hooklink.Res
 	if s.opts.Mode == ModeOff {
 		return hooklink.Response{}, nil
 	}
+	s.transcript.setPath(req.TranscriptPath)
+	s.confirmChannelled()
 	var match func(*item) bool
 	switch {
 	case req.Event == "working":
+		match = s.handOver
 	case req.Event == "idle" && !req.StopHookActive:
-		match = func(it *item) bool { return it.msg.Priority == "now" }
+		match = func(it *item) bool { return it.msg.Priority == "now" && s.handOver(it) }
 	default:
 		return hooklink.Response{}, nil
 	}

@@ -29,6 +29,9 @@ type item struct {
 	claimUntil time.Time
 	// notified is set once an inbox-mode notice was written for it.
 	notified bool
+	// channelled is when its channel notification was written, while it
+	// waits for the transcript to confirm the model saw it.
+	channelled time.Time
 }
 
 func (it *item) claimed(now time.Time) bool {
@@ -78,6 +81,27 @@ func (b *inbox) claim(holder string, ttl time.Duration, match func(*item) bool) 
 		}
 		it.claim, it.claimUntil = holder, now.Add(ttl)
 		out = append(out, it)
+	}
+	return out
+}
+
+// markChannelled records that an item's channel notification was written
+// and releases the claim on it: it now waits for confirmation.
+func (b *inbox) markChannelled(it *item, at time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	it.channelled, it.claim = at, ""
+}
+
+// channelledItems returns the items waiting for confirmation.
+func (b *inbox) channelledItems() []*item {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []*item
+	for _, it := range b.items {
+		if !it.channelled.IsZero() {
+			out = append(out, it)
+		}
 	}
 	return out
 }

@@ -71,6 +71,17 @@ type Options struct {
 	// Channels says channel notifications reach the model: the session was
 	// started with the development-channels flag naming this server.
 	Channels bool
+	// ConfirmChannel acks a channelled message only once the session's
+	// transcript shows it (under Claude Code); otherwise writing the
+	// notification is taken as delivery.
+	ConfirmChannel bool
+	// TranscriptDirs are Claude Code's projects directories, where the
+	// session's transcript is <dir>/<project>/<SessionID>.jsonl.
+	TranscriptDirs []string
+	// ConfirmWait is how long a channelled message waits for the
+	// transcript before the hooks and check_messages hand it over as well.
+	// Defaults to 5 s.
+	ConfirmWait time.Duration
 	// Model is the Claude model, for the peer list.
 	Model string
 	// Version is reported as the server version.
@@ -96,6 +107,8 @@ type Server struct {
 	inbox inbox
 	mcp   *mcp.Server
 	tr    *notifyTransport
+	// transcript confirms channelled messages (ConfirmChannel).
+	transcript *transcript
 	// kick wakes the channel writer.
 	kick chan struct{}
 	// readyCh is closed when the channel opens; done when Run ends.
@@ -131,6 +144,9 @@ func New(opts Options) (*Server, error) {
 	if opts.ChannelGrace == 0 {
 		opts.ChannelGrace = 2 * time.Second
 	}
+	if opts.ConfirmWait == 0 {
+		opts.ConfirmWait = 5 * time.Second
+	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 2 * time.Second}
 	}
@@ -142,12 +158,13 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("message mode %q: want push, inbox or off", opts.Mode)
 	}
 	s := &Server{
-		opts:    opts,
-		log:     opts.Logger,
-		inbox:   inbox{now: opts.Now},
-		kick:    make(chan struct{}, 1),
-		readyCh: make(chan struct{}),
-		done:    make(chan struct{}),
+		opts:       opts,
+		log:        opts.Logger,
+		inbox:      inbox{now: opts.Now},
+		kick:       make(chan struct{}, 1),
+		transcript: &transcript{sessionID: opts.SessionID, dirs: opts.TranscriptDirs},
+		readyCh:    make(chan struct{}),
+		done:       make(chan struct{}),
 	}
 	for _, m := range opts.Meshes {
 		member, err := identity.ParseKeyPair(m.Pubkey, m.SecretKey)
@@ -204,6 +221,9 @@ func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.pushLoop(ctx) })
+	if s.opts.ConfirmChannel {
+		wg.Go(func() { s.confirmLoop(ctx) })
+	}
 
 	waited := make(chan error, 1)
 	go func() { waited <- ss.Wait() }()
@@ -232,7 +252,7 @@ func (s *Server) startLink(ctx context.Context, l *meshLink) {
 		Channel:     "claude-code",
 		Model:       s.opts.Model,
 		Groups:      s.opts.Groups,
-		Logger:      s.log.With("mesh", l.mesh.Slug),
+		Logger:      s.log,
 		OnConnect:   func(ack *edgev1.HelloAck) { s.onConnect(l, ack) },
 		OnFrame:     func(f frame.Frame) { s.onFrame(l, f) },
 	})

@@ -42,6 +42,7 @@ func (s *Server) addTools() {
 	s.addMessagingTools()
 	s.addPresenceTools()
 	s.addStateTools()
+	s.addScheduleTools()
 }
 
 // pickLink returns the mesh a tool acts on: the one named, else the first

@@ -190,8 +190,9 @@ func (s *Server) peersOf(ctx context.Context, l *meshLink) ([]*edgev1.PeerInfo, 
 // checkMessages returns every waiting message and acks them: returning
 // them is reaching the model.
 func (s *Server) checkMessages() string {
+	s.confirmChannelled()
 	holder := newHolder()
-	items := s.inbox.claim(holder, offerTTL, nil)
+	items := s.inbox.claim(holder, offerTTL, s.handOver)
 	if len(items) == 0 {
 		return "No new messages."
 	}

@@ -172,7 +172,7 @@ func (s *Server) meshInfo(ctx context.Context, in meshInput) (string, error) {
 	if len(info.GetStateKeys()) > 0 {
 		b.WriteString("\nState keys: " + strings.Join(info.GetStateKeys(), ", "))
 	}
-	if n := s.inbox.len(); n > 0 {
+	if n := s.inbox.count(s.handOver); n > 0 {
 		fmt.Fprintf(&b, "\n%d message(s) waiting: call check_messages.", n)
 	}
 	return b.String(), nil

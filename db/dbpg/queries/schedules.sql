@@ -35,13 +35,17 @@ ORDER BY next_fire_at, id COLLATE "C"
 LIMIT @lim
 FOR UPDATE SKIP LOCKED;
 
+-- AdvanceSchedule is a compare-and-set on the fire it records: a row that
+-- another scheduler advanced, or that was cancelled, since it was read is
+-- left alone (no row: ErrNotFound). A concurrent advance of the same fire
+-- waits for the row lock and then finds next_fire_at changed.
 -- name: AdvanceSchedule :execrows
 UPDATE schedules SET
     fired_count    = fired_count + 1,
     last_fired_at  = @last_fired_at::timestamptz,
     next_fire_at   = @next_fire_at,
     last_fire_late = @last_fire_late
-WHERE id = @id;
+WHERE id = @id AND next_fire_at = @due::timestamptz AND cancelled_at IS NULL;
 
 -- name: NextScheduleDue :one
 SELECT next_fire_at FROM schedules

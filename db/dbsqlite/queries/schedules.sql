@@ -39,13 +39,15 @@ WHERE cancelled_at IS NULL AND next_fire_at IS NOT NULL AND next_fire_at <= @now
 ORDER BY next_fire_at, id
 LIMIT @limit;
 
+-- AdvanceSchedule is a compare-and-set on the fire it records: a row that
+-- was advanced or cancelled since it was read is left alone (no row).
 -- name: AdvanceSchedule :execrows
 UPDATE schedules SET
     fired_count = fired_count + 1,
     last_fired_at = @last_fired_at,
     next_fire_at = sqlc.narg('next_fire_at'),
     last_fire_late = @last_fire_late
-WHERE id = @id;
+WHERE id = @id AND next_fire_at = @due AND cancelled_at IS NULL;
 
 -- NextScheduleDue reads the first row rather than MIN(): sqlc types an
 -- aggregate as interface{}, and no row maps to ErrNotFound for free.

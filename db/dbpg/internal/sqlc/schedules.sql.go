@@ -16,7 +16,7 @@ UPDATE schedules SET
     last_fired_at  = $1::timestamptz,
     next_fire_at   = $2,
     last_fire_late = $3
-WHERE id = $4
+WHERE id = $4 AND next_fire_at = $5::timestamptz AND cancelled_at IS NULL
 `
 
 type AdvanceScheduleParams struct {
@@ -24,14 +24,20 @@ type AdvanceScheduleParams struct {
 	NextFireAt   *time.Time
 	LastFireLate bool
 	ID           string
+	Due          time.Time
 }
 
+// AdvanceSchedule is a compare-and-set on the fire it records: a row that
+// another scheduler advanced, or that was cancelled, since it was read is
+// left alone (no row: ErrNotFound). A concurrent advance of the same fire
+// waits for the row lock and then finds next_fire_at changed.
 func (q *Queries) AdvanceSchedule(ctx context.Context, db DBTX, arg AdvanceScheduleParams) (int64, error) {
 	result, err := db.Exec(ctx, advanceSchedule,
 		arg.LastFiredAt,
 		arg.NextFireAt,
 		arg.LastFireLate,
 		arg.ID,
+		arg.Due,
 	)
 	if err != nil {
 		return 0, err

@@ -15,7 +15,7 @@ UPDATE schedules SET
     last_fired_at = ?1,
     next_fire_at = ?2,
     last_fire_late = ?3
-WHERE id = ?4
+WHERE id = ?4 AND next_fire_at = ?5 AND cancelled_at IS NULL
 `
 
 type AdvanceScheduleParams struct {
@@ -23,14 +23,18 @@ type AdvanceScheduleParams struct {
 	NextFireAt   *int64
 	LastFireLate bool
 	ID           string
+	Due          *int64
 }
 
+// AdvanceSchedule is a compare-and-set on the fire it records: a row that
+// was advanced or cancelled since it was read is left alone (no row).
 func (q *Queries) AdvanceSchedule(ctx context.Context, db DBTX, arg AdvanceScheduleParams) (int64, error) {
 	result, err := db.ExecContext(ctx, advanceSchedule,
 		arg.LastFiredAt,
 		arg.NextFireAt,
 		arg.LastFireLate,
 		arg.ID,
+		arg.Due,
 	)
 	if err != nil {
 		return 0, err
