@@ -23,7 +23,7 @@ import (
 //
 //nolint:gochecknoglobals // read-only set.
 var presenceEvents = map[string]bool{
-	"peer_joined": true, "peer_returned": true, "peer_left": true, "peer_visible": true, "peer_hidden": true,
+	"peer_joined": true, "peers_joined": true, "peer_returned": true, "peer_left": true, "peer_visible": true, "peer_hidden": true,
 }
 
 type inboxOptions struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"google.golang.org/protobuf/proto"
 
+	"claudemesh.dev/edge/fifo"
 	"claudemesh.dev/edge/frame"
 	edgev1 "claudemesh.dev/gen/pb/claudemesh/edge/v1"
 )
@@ -26,7 +27,7 @@ type conn struct {
 	remote string
 
 	// out carries encoded frames to the writer; queued counts their bytes.
-	out    chan []byte
+	out    *fifo.Queue[[]byte]
 	queued atomic.Int64
 
 	// closing is closed by close(); the writer then flushes what is queued
@@ -61,7 +62,7 @@ func newConn(h *Handler, ws *websocket.Conn, remote string) *conn {
 		ws:       ws,
 		log:      h.cfg.Logger.With("remote", remote),
 		remote:   remote,
-		out:      make(chan []byte, 1024),
+		out:      fifo.New[[]byte](),
 		closing:  make(chan struct{}),
 		epoch:    randomHex(8),
 		inflight: make(chan struct{}, maxInflight),
@@ -214,13 +215,10 @@ func (c *conn) enqueue(b []byte) {
 		return
 	}
 	select {
-	case c.out <- b:
 	case <-c.closing:
 		c.queued.Add(-int64(len(b)))
 	default:
-		c.queued.Add(-int64(len(b)))
-		c.h.metrics.slow.Inc()
-		c.close(websocket.StatusPolicyViolation, "slow consumer")
+		c.out.Push(b, 0)
 	}
 }
 
@@ -231,10 +229,12 @@ func (c *conn) enqueue(b []byte) {
 func (c *conn) writeLoop() {
 	for {
 		select {
-		case b := <-c.out:
-			if !c.write(b) {
-				_ = c.ws.CloseNow()
-				return
+		case <-c.out.Ready():
+			for _, b := range c.out.Take() {
+				if !c.write(b) {
+					_ = c.ws.CloseNow()
+					return
+				}
 			}
 		case <-c.closing:
 			c.drain()
@@ -247,13 +247,8 @@ func (c *conn) writeLoop() {
 // drain writes the frames still queued, for at most the write timeout.
 func (c *conn) drain() {
 	deadline := time.Now().Add(c.h.cfg.WriteTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case b := <-c.out:
-			if !c.write(b) {
-				return
-			}
-		default:
+	for _, b := range c.out.Take() {
+		if time.Now().After(deadline) || !c.write(b) {
 			return
 		}
 	}

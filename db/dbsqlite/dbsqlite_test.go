@@ -18,6 +18,9 @@ import (
 	"claudemesh.dev/db/dbsqlite"
 )
 
+// schemaVersion is the newest migration's version.
+const schemaVersion = int64(2)
+
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
@@ -157,15 +160,15 @@ func TestMigrate(t *testing.T) {
 		current, latest, err := s.MigrationVersion(ctx)
 		require.NoError(t, err)
 		require.Equal(t, int64(0), current)
-		require.Equal(t, int64(1), latest)
+		require.Equal(t, schemaVersion, latest)
 
 		require.NoError(t, s.Migrate(ctx))
 		require.NoError(t, s.Migrate(ctx))
 
 		current, latest, err = s.MigrationVersion(ctx)
 		require.NoError(t, err)
-		require.Equal(t, int64(1), current)
-		require.Equal(t, int64(1), latest)
+		require.Equal(t, schemaVersion, current)
+		require.Equal(t, schemaVersion, latest)
 
 		require.NoError(t, s.CreateMesh(ctx, testMesh()))
 	})
@@ -186,7 +189,7 @@ func TestMigrate(t *testing.T) {
 		second := openStore(t, path)
 		current, _, err := second.MigrationVersion(ctx)
 		require.NoError(t, err)
-		require.Equal(t, int64(1), current)
+		require.Equal(t, schemaVersion, current)
 		require.NoError(t, second.Migrate(ctx))
 		got, err := second.GetMesh(ctx, m.ID)
 		require.NoError(t, err)

@@ -61,8 +61,9 @@ func othersOf(sess *session) func(*session) bool {
 }
 
 // announceJoin tells the mesh a session joined, or returned when its member
-// had a saved state. A hidden session comes and goes unannounced.
-func (s *Service) announceJoin(sess *session, restored *db.PeerState, now time.Time) {
+// had a saved state (coalesced: see joins.go). A hidden session comes and
+// goes unannounced.
+func (s *Service) announceJoin(sess *session, restored *db.PeerState) {
 	view := sess.snapshot()
 	if !view.visible {
 		return
@@ -78,13 +79,13 @@ func (s *Service) announceJoin(sess *session, restored *db.PeerState, now time.T
 		data["lastSeenAt"] = isoTime(restored.LastSeenAt)
 		data["summary"] = restored.LastSummary
 	}
-	s.publish(sess.meshID, systemEvent(sess.meshID, event, data, meshv1.Priority_PRIORITY_LOW, now), othersOf(sess))
+	s.joins.add(sess.meshID, joinNotice{sess: sess, event: event, data: data})
 }
 
 // announceLeave tells the mesh a session left.
 func (s *Service) announceLeave(sess *session, now time.Time) {
 	view := sess.snapshot()
-	if !view.visible {
+	if !view.visible || s.joins.forget(sess) {
 		return
 	}
 	data := map[string]any{"name": view.displayName, "pubkey": sess.routingKey()}

@@ -132,7 +132,7 @@ func (s *Service) Hello(ctx context.Context, req *meshv1.HelloRequest) (*meshv1.
 	sess := newSession(p, member.Pubkey)
 	sess.hookToken = hookToken
 	s.hub.add(sess)
-	s.announceJoin(sess, restored, now)
+	s.announceJoin(sess, restored)
 	s.requestDrain(sess)
 	s.log.InfoContext(ctx, "session opened", "mesh_id", mesh.ID, "presence_id", p.ID, "member_id", member.ID, "session_id", p.SessionID)
 
@@ -495,14 +495,11 @@ func (s *Service) Subscribe(ctx context.Context, req *meshv1.SubscribeRequest, s
 	sess.sub = sub
 	sess.mu.Unlock()
 	for {
+		if done, err := sendEvents(sess, stream); done || err != nil {
+			return err
+		}
 		select {
-		case ev := <-sess.events:
-			if err := stream.Send(ev); err != nil {
-				return err
-			}
-			if ev.GetClose() != nil {
-				return nil
-			}
+		case <-sess.events.Ready():
 		case <-sub:
 			if sess.overflowed.Load() {
 				return rpcerr.WithReason(connect.CodeResourceExhausted, "slow_consumer", "the session fell too far behind its events")
@@ -514,22 +511,31 @@ func (s *Service) Subscribe(ctx context.Context, req *meshv1.SubscribeRequest, s
 	}
 }
 
+// sendEvents streams the session's queued events, and reports done after a
+// close instruction. Events a failed send leaves behind go back to the
+// queue for the session's next socket.
+func sendEvents(sess *session, stream *connect.ServerStream[meshv1.SubscribeResponse]) (bool, error) {
+	evs := sess.events.Take()
+	for i, ev := range evs {
+		if err := stream.Send(ev); err != nil {
+			sess.events.Requeue(evs[i:])
+			return false, err
+		}
+		if ev.GetClose() != nil {
+			sess.events.Requeue(evs[i+1:])
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // streamEnded sends what an ended session still holds for its socket, up to
 // the instruction to close it (a replaced or revoked session has one).
 func streamEnded(sess *session, stream *connect.ServerStream[meshv1.SubscribeResponse]) error {
-	for {
-		select {
-		case ev := <-sess.events:
-			if err := stream.Send(ev); err != nil {
-				return err
-			}
-			if ev.GetClose() != nil {
-				return nil
-			}
-		default:
-			return rpcerr.WithReason(connect.CodeFailedPrecondition, "session_closed", "the session has ended")
-		}
+	if done, err := sendEvents(sess, stream); done || err != nil {
+		return err
 	}
+	return rpcerr.WithReason(connect.CodeFailedPrecondition, "session_closed", "the session has ended")
 }
 
 func closeEvent(code int32, reason string) *meshv1.SubscribeResponse {

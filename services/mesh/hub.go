@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"claudemesh.dev/db"
+	"claudemesh.dev/edge/fifo"
 	meshv1 "claudemesh.dev/gen/pb/claudemesh/mesh/v1"
 )
 
@@ -54,7 +55,7 @@ type session struct {
 	// events buffers what Subscribe streams to the edge; sub is closed to
 	// end the current subscription (a new socket took over, or the session
 	// overflowed).
-	events chan *meshv1.SubscribeResponse
+	events *fifo.Queue[*meshv1.SubscribeResponse]
 	sub    chan struct{}
 	closed bool
 }
@@ -82,7 +83,7 @@ func newSession(p db.Presence, memberPubkey string) *session {
 		profile:       p.Profile,
 		stats:         p.Stats,
 		online:        true,
-		events:        make(chan *meshv1.SubscribeResponse, eventBuffer),
+		events:        fifo.New[*meshv1.SubscribeResponse](),
 		sub:           make(chan struct{}),
 	}
 }
@@ -99,12 +100,8 @@ func (s *session) routingKey() string {
 // deliver queues an event for the subscriber. It reports false when the
 // session's buffer is full, in which case the session must be closed.
 func (s *session) deliver(ev *meshv1.SubscribeResponse) bool {
-	select {
-	case s.events <- ev:
-		return true
-	default:
-		return false
-	}
+	_, ok := s.events.Push(ev, eventBuffer)
+	return ok
 }
 
 // snapshot returns the mutable fields under the lock.

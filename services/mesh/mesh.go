@@ -85,6 +85,10 @@ type Config struct {
 	// MaxBatch caps how many concurrent sends are written in one
 	// transaction. Defaults to 256.
 	MaxBatch int
+	// JoinWindow paces join announcements: the joins that follow one
+	// within this window are announced together at its end. Defaults to
+	// 250 ms; negative announces every join at once.
+	JoinWindow time.Duration
 }
 
 // WithDefaults returns the config with defaults filled in.
@@ -108,6 +112,7 @@ func (c Config) WithDefaults() Config {
 	setDefault(&c.HeartbeatInterval, 30*time.Second)
 	setDefault(&c.StaleAfter, 90*time.Second)
 	setDefault(&c.MaxMessageBytes, 64<<10)
+	setDefault(&c.JoinWindow, 250*time.Millisecond)
 	setDefault(&c.MessageTTL, 7*24*time.Hour)
 	setDefault(&c.DeliveryLease, 30*time.Second)
 	setDefault(&c.SendRatePerMinute, 600)
@@ -142,6 +147,7 @@ type Service struct {
 	// sendLimit limits each member's sends; loops holds ping-pong.
 	sendLimit *ratelimit.Limiter
 	loops     *loopGuard
+	joins     *joinCoalescer
 	// memberKeys caches member pubkeys by member id (they never change);
 	// policies caches mesh policies for a few seconds.
 	memberKeys sync.Map
@@ -156,7 +162,7 @@ var _ meshv1connect.MeshServiceHandler = (*Service)(nil)
 // New returns a mesh service. Run its background work with Run.
 func New(cfg Config) *Service {
 	cfg = cfg.WithDefaults()
-	return &Service{
+	s := &Service{
 		cfg:       cfg,
 		store:     cfg.Store,
 		log:       cfg.Logger,
@@ -166,6 +172,8 @@ func New(cfg Config) *Service {
 		sendLimit: ratelimit.New(),
 		loops:     newLoopGuard(cfg.LoopGuardMax, cfg.LoopGuardWindow),
 	}
+	s.joins = newJoinCoalescer(cfg.JoinWindow, s.publishJoins)
+	return s
 }
 
 func (s *Service) now() time.Time { return s.cfg.NowFunc().UTC().Truncate(time.Microsecond) }
@@ -173,8 +181,8 @@ func (s *Service) now() time.Time { return s.cfg.NowFunc().UTC().Truncate(time.M
 // Run runs the service's background work until ctx is done: heartbeats,
 // the stale-presence sweep, the working-status TTL and the pending-status
 // sweep. On return every presence of this replica is marked disconnected.
+// Recover must have run before.
 func (s *Service) Run(ctx context.Context) {
-	s.recover(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.writer.run(ctx) })
 	if l, ok := s.store.(db.Listener); ok {

@@ -108,11 +108,12 @@ func (s *Service) expire(ctx context.Context) {
 	}
 }
 
-// recover closes what a previous run of this replica left behind when it
+// Recover closes what a previous run of this replica left behind when it
 // died without shutting down (its presences, and the claims they held), so
 // that their mail is pushed again at once instead of after the stale sweep
-// and the leases. A replica keeps its id across restarts for this.
-func (s *Service) recover(ctx context.Context) {
+// and the leases. A replica keeps its id across restarts for this. Call it
+// before serving: it would close the presences of sessions already opened.
+func (s *Service) Recover(ctx context.Context) {
 	ids, err := s.store.DisconnectReplica(ctx, s.cfg.ReplicaID, s.now())
 	if err != nil {
 		s.log.ErrorContext(ctx, "close a previous run's presences", "err", err)

@@ -50,6 +50,8 @@ type Broker struct {
 func Start(t testing.TB, store db.Store, opts ...func(*server.Config)) *Broker {
 	t.Helper()
 	cfg := server.Config{Listen: "127.0.0.1:0", Store: store, Version: "test"}
+	// Tests expect one peer_joined per join unless they test coalescing.
+	cfg.Mesh.JoinWindow = -1
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -262,6 +262,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // WebSocket is closed with 1001, in-flight requests finish (bounded by the
 // shutdown timeout). It returns nil after a clean shutdown.
 func (s *Server) Serve(ctx context.Context) error {
+	s.mesh.Recover(ctx)
 	meshCtx, stopMesh := context.WithCancel(context.WithoutCancel(ctx))
 	s.stopMesh = stopMesh
 	go func() {

@@ -16,6 +16,8 @@ func renderSystem(event string, data map[string]any, sentAt time.Time) string {
 		return "[system] Peer " + name + " joined the mesh" + parenthesized(groupList(data["groups"]))
 	case "peer_returned":
 		return welcomeBack(name, data, sentAt)
+	case "peers_joined":
+		return peersJoined(data)
 	case "peer_left":
 		return "[system] Peer " + name + " left the mesh"
 	case "peer_visible":
@@ -38,6 +40,33 @@ func renderSystem(event string, data map[string]any, sentAt time.Time) string {
 		return "[system] " + event
 	}
 	return "[system] " + event + ": " + compactJSON(data)
+}
+
+// maxNamesListed bounds the names peers_joined lists.
+const maxNamesListed = 10
+
+// peersJoined renders the broker's coalesced announcement of several
+// joins: how many, and the first names.
+func peersJoined(data map[string]any) string {
+	peers, _ := data["peers"].([]any)
+	names := make([]string, 0, min(len(peers), maxNamesListed))
+	for _, p := range peers {
+		if len(names) == maxNamesListed {
+			break
+		}
+		if m, ok := p.(map[string]any); ok {
+			names = append(names, peerLabel(m))
+		}
+	}
+	count := len(peers)
+	if n, ok := data["count"].(float64); ok && int(n) > count {
+		count = int(n) // the broker lists only the first ones
+	}
+	text := fmt.Sprintf("[system] %d peers joined the mesh: %s", count, strings.Join(names, ", "))
+	if more := count - len(names); more > 0 {
+		text += fmt.Sprintf(" (+%d more)", more)
+	}
+	return text
 }
 
 // welcomeBack renders peer_returned: who came back, when they were last

@@ -39,6 +39,18 @@ func TestDecodeSystemEvents(t *testing.T) {
 		}, `[system] Welcome back, "alice"! Last seen 3h ago. Restored: @eng. Summary: "fixing the flaky test"`},
 		{"peer_returned", map[string]any{"name": "alice", "lastSeenAt": "2026-03-01T13:58:30.000Z", "summary": ""},
 			`[system] Welcome back, "alice"! Last seen 1m ago.`},
+		{"peers_joined", map[string]any{"count": 3, "peers": []any{
+			map[string]any{"name": "alice"}, map[string]any{"name": "bob", "returned": true}, map[string]any{"pubkey": key},
+		}}, `[system] 3 peers joined the mesh: alice, bob, peer-01234567`},
+		{"peers_joined", map[string]any{"count": 40.0, "peers": []any{map[string]any{"name": "x"}}},
+			`[system] 40 peers joined the mesh: x (+39 more)`},
+		{"peers_joined", map[string]any{"count": 12, "peers": func() []any {
+			out := make([]any, 12)
+			for i := range out {
+				out[i] = map[string]any{"name": string(rune('a' + i))}
+			}
+			return out
+		}()}, `[system] 12 peers joined the mesh: a, b, c, d, e, f, g, h, i, j (+2 more)`},
 		{"peer_left", map[string]any{"name": "alice", "pubkey": key}, `[system] Peer "alice" left the mesh`},
 		{"peer_left", map[string]any{"pubkey": key}, `[system] Peer "peer-01234567" left the mesh`},
 		{"peer_visible", map[string]any{"name": "alice"}, `[system] Peer "alice" is visible again`},

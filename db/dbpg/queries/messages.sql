@@ -76,12 +76,12 @@ RETURNING sqlc.embed(d), sqlc.embed(m);
 
 -- AckDeliveries acks, in one statement, the rows of those messages claimed
 -- by one presence that are not acked yet; the row count is how many were
--- newly acked. The primary key (message_id first) finds the rows.
+-- newly acked. deliveries_claimed_idx (claimer, message) finds the rows.
 -- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, @acked_at::timestamptz)
 WHERE message_id = ANY(@message_ids::text[])
   AND claimed_by = @claimed_by
-  AND acked_at IS NULL;
+  AND acked_at IS NULL AND expired_at IS NULL;
 
 -- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL

@@ -76,13 +76,13 @@ SELECT * FROM messages WHERE id IN (sqlc.slice('ids'));
 -- AckDeliveries acks, in one statement, the rows of those messages claimed
 -- by one presence that are not acked yet; the row count is how many were
 -- newly acked. The ids come as a JSON array, so no list is too long for
--- SQLite's limit on bound parameters; the primary key (message_id first)
--- finds the rows.
+-- SQLite's limit on bound parameters; deliveries_claimed_idx (claimer,
+-- message) finds the rows.
 -- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, @acked_at)
 WHERE message_id IN (SELECT value FROM json_each(@message_ids))
   AND claimed_by = @claimed_by
-  AND acked_at IS NULL;
+  AND acked_at IS NULL AND expired_at IS NULL;
 
 -- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL

@@ -14,7 +14,7 @@ const ackDeliveries = `-- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, $1::timestamptz)
 WHERE message_id = ANY($2::text[])
   AND claimed_by = $3
-  AND acked_at IS NULL
+  AND acked_at IS NULL AND expired_at IS NULL
 `
 
 type AckDeliveriesParams struct {
@@ -25,7 +25,7 @@ type AckDeliveriesParams struct {
 
 // AckDeliveries acks, in one statement, the rows of those messages claimed
 // by one presence that are not acked yet; the row count is how many were
-// newly acked. The primary key (message_id first) finds the rows.
+// newly acked. deliveries_claimed_idx (claimer, message) finds the rows.
 func (q *Queries) AckDeliveries(ctx context.Context, db DBTX, arg AckDeliveriesParams) (int64, error) {
 	result, err := db.Exec(ctx, ackDeliveries, arg.AckedAt, arg.MessageIds, arg.ClaimedBy)
 	if err != nil {

@@ -14,7 +14,7 @@ const ackDeliveries = `-- name: AckDeliveries :execrows
 UPDATE deliveries SET acked_at = COALESCE(acked_at, ?1)
 WHERE message_id IN (SELECT value FROM json_each(?2))
   AND claimed_by = ?3
-  AND acked_at IS NULL
+  AND acked_at IS NULL AND expired_at IS NULL
 `
 
 type AckDeliveriesParams struct {
@@ -26,8 +26,8 @@ type AckDeliveriesParams struct {
 // AckDeliveries acks, in one statement, the rows of those messages claimed
 // by one presence that are not acked yet; the row count is how many were
 // newly acked. The ids come as a JSON array, so no list is too long for
-// SQLite's limit on bound parameters; the primary key (message_id first)
-// finds the rows.
+// SQLite's limit on bound parameters; deliveries_claimed_idx (claimer,
+// message) finds the rows.
 func (q *Queries) AckDeliveries(ctx context.Context, db DBTX, arg AckDeliveriesParams) (int64, error) {
 	result, err := db.ExecContext(ctx, ackDeliveries, arg.AckedAt, arg.MessageIds, arg.ClaimedBy)
 	if err != nil {
