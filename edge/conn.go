@@ -73,8 +73,7 @@ func newConn(h *Handler, ws *websocket.Conn, remote string) *conn {
 func (c *conn) serve(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	c.wg.Go(c.writeLoop)
-	c.wg.Go(func() { c.pingLoop(ctx) })
+	c.wg.Go(func() { c.writeLoop(ctx) })
 	c.readLoop(ctx)
 	// Sends and acks already read finish before the socket's context ends:
 	// a client that acked and then hung up counts on its ack.
@@ -225,10 +224,21 @@ func (c *conn) enqueue(b []byte) {
 // writeLoop writes queued frames in order until the socket is closing, then
 // writes what is still queued (bounded by the write timeout) and closes the
 // socket. Only the writer closes it, so a frame queued before close() (an
-// error explaining why) goes out before the close frame.
-func (c *conn) writeLoop() {
+// error explaining why) goes out before the close frame. It also starts the
+// pings: a socket has no goroutine of its own waiting to ping.
+func (c *conn) writeLoop(ctx context.Context) {
+	pings := time.NewTicker(c.h.cfg.PingInterval)
+	defer pings.Stop()
+	var pinging atomic.Bool
 	for {
 		select {
+		case <-pings.C:
+			if pinging.CompareAndSwap(false, true) {
+				c.wg.Go(func() {
+					defer pinging.Store(false)
+					c.ping(ctx)
+				})
+			}
 		case <-c.out.Ready():
 			for _, b := range c.out.Take() {
 				if !c.write(b) {
@@ -267,26 +277,13 @@ func (c *conn) write(b []byte) bool {
 	return true
 }
 
-// pingLoop pings the peer and closes a socket that stops answering.
-func (c *conn) pingLoop(ctx context.Context) {
-	t := time.NewTicker(c.h.cfg.PingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			pctx, cancel := context.WithTimeout(ctx, c.h.cfg.PingTimeout)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.log.DebugContext(ctx, "ping", "err", err)
-				c.close(websocket.StatusPolicyViolation, "ping timeout")
-				return
-			}
-		case <-ctx.Done():
-			return
-		case <-c.closing:
-			return
-		}
+// ping pings the peer and closes the socket if it does not answer in time.
+func (c *conn) ping(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, c.h.cfg.PingTimeout)
+	defer cancel()
+	if err := c.ws.Ping(pctx); err != nil && ctx.Err() == nil {
+		c.log.DebugContext(ctx, "ping", "err", err)
+		c.close(websocket.StatusPolicyViolation, "ping timeout")
 	}
 }
 

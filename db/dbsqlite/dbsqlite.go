@@ -7,7 +7,8 @@
 // and its siblings adapt the generated code to db.Queries: times are stored
 // as INTEGER microseconds since the Unix epoch and come back in UTC, JSON
 // columns are TEXT marshalled here, and SQLite errors are mapped onto
-// db.ErrNotFound and db.ErrConflict by interpretError.
+// db.ErrNotFound and db.ErrConflict by interpretError. Each query is
+// prepared once and its statement reused (see stmtCache).
 //
 // One connection. The pool is capped at a single connection (see Open): SQLite
 // has one writer, and one connection means this process never races itself
@@ -141,8 +142,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Store, error) {
 	}
 
 	cfg.Logger.DebugContext(ctx, "opened sqlite database", "path", path)
+	stmts := newStmtCache(sqlDB)
 	return &Store{
-		queries:  queries{dbtx: sqlDB, q: sqlc.New(), pool: sqlDB},
+		queries:  queries{dbtx: stmts, q: sqlc.New(), pool: stmts},
 		db:       sqlDB,
 		logger:   cfg.Logger,
 		path:     path,
@@ -205,9 +207,10 @@ func (s *Store) MigrationVersion(ctx context.Context) (current, latest int64, er
 	return current, latest, nil
 }
 
-// Close closes the database. Calls in flight finish first.
+// Close closes the statements cached on the pool, then the database. Calls
+// in flight finish first.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	if err := errors.Join(s.pool.Close(), s.db.Close()); err != nil {
 		return fmt.Errorf("close sqlite: %w", err)
 	}
 	return nil

@@ -209,7 +209,11 @@ func (q *queries) ClaimDeliveries(ctx context.Context, p db.ClaimDeliveriesParam
 			ids = append(ids, r.MessageID)
 		}
 		slices.Sort(ids)
-		msgRows, err := q.q.ListMessagesByIDs(ctx, q.dbtx, slices.Compact(ids))
+		idArray, err := conv.EncodeArray(slices.Compact(ids))
+		if err != nil {
+			return err
+		}
+		msgRows, err := q.q.ListMessagesByIDs(ctx, q.dbtx, string(idArray))
 		if err != nil {
 			return err
 		}

@@ -13,15 +13,17 @@ import (
 	"claudemesh.dev/db/dbsqlite/internal/sqlc"
 )
 
-// queries implements db.Queries on one sqlc.DBTX: the pool for the Store,
-// a transaction inside InTx.
+// queries implements db.Queries on one sqlc.DBTX: the statement cache on
+// the pool for the Store, its statements bound to a transaction inside InTx
+// (see stmtCache).
 type queries struct {
 	dbtx sqlc.DBTX
 	q    *sqlc.Queries
-	// pool is set outside a transaction. Methods that need several
-	// statements to be atomic open their own transaction on it; inside a
-	// transaction (pool nil) they run on dbtx directly.
-	pool *sql.DB
+	// pool, the statement cache on the pool, is set outside a transaction.
+	// Methods that need several statements to be atomic open their own
+	// transaction on it; inside a transaction (pool nil) they run on dbtx
+	// directly.
+	pool *stmtCache
 }
 
 var _ db.Queries = (*queries)(nil)
@@ -33,7 +35,8 @@ func (q *queries) withTx(ctx context.Context, fn func(q *queries) error) (err er
 	if q.pool == nil {
 		return q.withSavepoint(ctx, fn)
 	}
-	tx, err := q.pool.BeginTx(ctx, nil)
+	q.pool.promote(ctx)
+	tx, err := q.pool.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -45,7 +48,7 @@ func (q *queries) withTx(ctx context.Context, fn func(q *queries) error) (err er
 			}
 		}
 	}()
-	if err := fn(&queries{dbtx: tx, q: q.q}); err != nil {
+	if err := fn(&queries{dbtx: q.pool.inTx(tx), q: q.q}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -56,10 +56,14 @@ func (q *queries) GetVaultEntries(ctx context.Context, meshID, memberID string, 
 	if len(keys) == 0 {
 		return nil, nil
 	}
+	keyArray, err := conv.EncodeArray(keys)
+	if err != nil {
+		return nil, wrapErr("get vault entries", err)
+	}
 	rows, err := q.q.GetVaultEntries(ctx, q.dbtx, sqlc.GetVaultEntriesParams{
 		MeshID:   meshID,
 		MemberID: memberID,
-		Keys:     keys,
+		Keys:     string(keyArray),
 	})
 	if err != nil {
 		return nil, wrapErr("get vault entries", err)

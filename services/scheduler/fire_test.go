@@ -145,6 +145,7 @@ func TestOneShot(t *testing.T) {
 			alice := openSession(t, tb.b, tb.alice)
 			bob := openSession(t, tb.b, tb.bob)
 			bob.Send(map[string]any{"type": "set_status", "status": "working"})
+			bob.ListPeers() // a socket's frames apply in order: bob is working now
 			at := tb.clock.Now().Add(time.Minute)
 			scheduleOK(t, alice, map[string]any{"to": "bob", "message": "when you are free", "deliverAt": at.UnixMilli()})
 			scheduleOK(t, alice, map[string]any{"to": "bob", "message": "now!", "deliverAt": at.UnixMilli(), "subtype": "reminder"})

@@ -110,9 +110,8 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	ln       net.Listener
-	mem      *memListener
+	inproc   *inProcess
 	public   *http.Server
-	internal *http.Server
 	edge     *edge.Handler
 	registry *prometheus.Registry
 	started  time.Time
@@ -137,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
-		mem:       newMemListener(),
+		inproc:    newInProcess(nil, cfg.Logger.With("component", "in-process")),
 		registry:  prometheus.NewRegistry(),
 		started:   cfg.NowFunc(),
 		meshDone:  make(chan struct{}),
@@ -158,6 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	handler := s.routes(randomHex(32))
+	s.inproc.handler = handler
 
 	var public http.Protocols
 	public.SetHTTP1(true)
@@ -169,13 +169,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
-	var internal http.Protocols
-	internal.SetUnencryptedHTTP2(true)
-	s.internal = &http.Server{Handler: handler, Protocols: &internal}
 	return s, nil
 }
 
-// routes builds the handler shared by the public and in-process listeners.
+// routes builds the handler that serves the public listener and the edge's
+// in-process clients.
 func (s *Server) routes(internalToken string) http.Handler {
 	rpc := newRPCObserver(s.log, s.registry)
 	opts := []connect.HandlerOption{connect.WithCompressMinBytes(1024), connect.WithInterceptors(
@@ -217,9 +215,9 @@ func (s *Server) routes(internalToken string) http.Handler {
 
 	edgeCfg := s.cfg.Edge
 	// The in-process hop carries no compression: it would only burn CPU.
-	edgeCfg.Mesh = meshv1connect.NewMeshServiceClient(s.mem.client(), memBaseURL,
+	edgeCfg.Mesh = meshv1connect.NewMeshServiceClient(s.inproc.client(), inProcessBaseURL,
 		connect.WithAcceptCompression("gzip", nil, nil))
-	edgeCfg.Scheduler = schedulerv1connect.NewSchedulerServiceClient(s.mem.client(), memBaseURL,
+	edgeCfg.Scheduler = schedulerv1connect.NewSchedulerServiceClient(s.inproc.client(), inProcessBaseURL,
 		connect.WithAcceptCompression("gzip", nil, nil))
 	edgeCfg.InternalToken = internalToken
 	edgeCfg.Logger = s.log.With("component", "edge")
@@ -275,8 +273,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(s.schedDone)
 		s.sched.Run(schedCtx)
 	}()
-	errc := make(chan error, 2)
-	go func() { errc <- serveErr(s.internal.Serve(s.mem)) }()
+	errc := make(chan error, 1)
 	go func() { errc <- serveErr(s.public.Serve(s.ln)) }()
 	s.log.InfoContext(ctx, "broker listening", "addr", s.ln.Addr().String(), "engine", s.cfg.Store.Engine(), "replica", s.cfg.ReplicaID)
 	select {
@@ -315,8 +312,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				errs = append(errs, ctx.Err())
 			}
 		}
-		s.mem.transport.CloseIdleConnections()
-		errs = append(errs, s.public.Shutdown(ctx), s.internal.Shutdown(ctx))
+		errs = append(errs, s.inproc.Close(ctx), s.public.Shutdown(ctx))
 		s.shutdownErr = errors.Join(errs...)
 	})
 	return s.shutdownErr

@@ -69,9 +69,11 @@ WHERE rowid IN (
 )
 RETURNING *;
 
--- ListMessagesByIDs returns the messages of claimed deliveries.
+-- ListMessagesByIDs returns the messages of claimed deliveries. The ids come
+-- as a JSON array, so that the query text is one, whatever their number (a
+-- sqlc.slice makes a query per length, each prepared apart).
 -- name: ListMessagesByIDs :many
-SELECT * FROM messages WHERE id IN (sqlc.slice('ids'));
+SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(@ids));
 
 -- AckDeliveries acks, in one statement, the rows of those messages claimed
 -- by one presence that are not acked yet; the row count is how many were

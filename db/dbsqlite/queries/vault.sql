@@ -18,11 +18,10 @@ ON CONFLICT (mesh_id, member_id, key) DO UPDATE SET
 -- name: ListVaultEntries :many
 SELECT * FROM vault_entries WHERE mesh_id = @mesh_id AND member_id = @member_id ORDER BY key;
 
--- sqlc.slice must stay the last parameter (sqlc numbers the placeholders
--- wrongly otherwise).
+-- The keys come as a JSON array (one query text whatever their number).
 -- name: GetVaultEntries :many
 SELECT * FROM vault_entries
-WHERE mesh_id = @mesh_id AND member_id = @member_id AND key IN (sqlc.slice('keys'))
+WHERE mesh_id = @mesh_id AND member_id = @member_id AND key IN (SELECT value FROM json_each(@keys))
 ORDER BY key;
 
 -- name: DeleteVaultEntry :execrows

@@ -7,7 +7,6 @@ package sqlc
 
 import (
 	"context"
-	"strings"
 )
 
 const ackDeliveries = `-- name: AckDeliveries :execrows
@@ -445,22 +444,14 @@ func (q *Queries) ListLapsedClaims(ctx context.Context, db DBTX, arg ListLapsedC
 }
 
 const listMessagesByIDs = `-- name: ListMessagesByIDs :many
-SELECT id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec, priority, nonce, ciphertext, subtype, client_message_id, request_fingerprint, reply_to_id, created_at, expires_at FROM messages WHERE id IN (/*SLICE:ids*/?)
+SELECT id, mesh_id, sender_member_id, sender_session_pubkey, sender_name, target_spec, priority, nonce, ciphertext, subtype, client_message_id, request_fingerprint, reply_to_id, created_at, expires_at FROM messages WHERE id IN (SELECT value FROM json_each(?1))
 `
 
-// ListMessagesByIDs returns the messages of claimed deliveries.
-func (q *Queries) ListMessagesByIDs(ctx context.Context, db DBTX, ids []string) ([]Message, error) {
-	query := listMessagesByIDs
-	var queryParams []interface{}
-	if len(ids) > 0 {
-		for _, v := range ids {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
-	}
-	rows, err := db.QueryContext(ctx, query, queryParams...)
+// ListMessagesByIDs returns the messages of claimed deliveries. The ids come
+// as a JSON array, so that the query text is one, whatever their number (a
+// sqlc.slice makes a query per length, each prepared apart).
+func (q *Queries) ListMessagesByIDs(ctx context.Context, db DBTX, ids interface{}) ([]Message, error) {
+	rows, err := db.QueryContext(ctx, listMessagesByIDs, ids)
 	if err != nil {
 		return nil, err
 	}

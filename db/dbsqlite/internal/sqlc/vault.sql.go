@@ -7,7 +7,6 @@ package sqlc
 
 import (
 	"context"
-	"strings"
 )
 
 const deleteVaultEntry = `-- name: DeleteVaultEntry :execrows
@@ -30,32 +29,19 @@ func (q *Queries) DeleteVaultEntry(ctx context.Context, db DBTX, arg DeleteVault
 
 const getVaultEntries = `-- name: GetVaultEntries :many
 SELECT mesh_id, member_id, "key", ciphertext, nonce, sealed_key, entry_type, mount_path, description, created_at, updated_at FROM vault_entries
-WHERE mesh_id = ?1 AND member_id = ?2 AND key IN (/*SLICE:keys*/?)
+WHERE mesh_id = ?1 AND member_id = ?2 AND key IN (SELECT value FROM json_each(?3))
 ORDER BY key
 `
 
 type GetVaultEntriesParams struct {
 	MeshID   string
 	MemberID string
-	Keys     []string
+	Keys     interface{}
 }
 
-// sqlc.slice must stay the last parameter (sqlc numbers the placeholders
-// wrongly otherwise).
+// The keys come as a JSON array (one query text whatever their number).
 func (q *Queries) GetVaultEntries(ctx context.Context, db DBTX, arg GetVaultEntriesParams) ([]VaultEntry, error) {
-	query := getVaultEntries
-	var queryParams []interface{}
-	queryParams = append(queryParams, arg.MeshID)
-	queryParams = append(queryParams, arg.MemberID)
-	if len(arg.Keys) > 0 {
-		for _, v := range arg.Keys {
-			queryParams = append(queryParams, v)
-		}
-		query = strings.Replace(query, "/*SLICE:keys*/?", strings.Repeat(",?", len(arg.Keys))[1:], 1)
-	} else {
-		query = strings.Replace(query, "/*SLICE:keys*/?", "NULL", 1)
-	}
-	rows, err := db.QueryContext(ctx, query, queryParams...)
+	rows, err := db.QueryContext(ctx, getVaultEntries, arg.MeshID, arg.MemberID, arg.Keys)
 	if err != nil {
 		return nil, err
 	}
