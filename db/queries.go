@@ -170,6 +170,13 @@ type PresenceQueries interface {
 	GetPresenceBySessionPubkey(ctx context.Context, meshID, sessionPubkey string) (Presence, error)
 }
 
+// Ack is a presence's acknowledgement of messages pushed to it.
+type Ack struct {
+	ClaimedBy  string
+	MessageIDs []string
+	At         time.Time
+}
+
 // ClaimDeliveriesParams selects the deliveries a session may take.
 type ClaimDeliveriesParams struct {
 	MeshID   string
@@ -220,6 +227,11 @@ type MessageQueries interface {
 	// presence, and returns how many were newly acked (acking twice keeps the
 	// first time; unknown ids and rows claimed by others are ignored).
 	AckDeliveries(ctx context.Context, claimedBy string, messageIDs []string, at time.Time) (int64, error)
+	// AckDeliveriesBatch does what AckDeliveries does for each ack, in one
+	// statement on engines where a statement costs a round trip, and
+	// returns how many rows each ack newly acked (a row that two acks of the
+	// batch name counts for the first).
+	AckDeliveriesBatch(ctx context.Context, acks []Ack) ([]int64, error)
 	// ReleaseClaims drops the claims a presence holds so others may take the
 	// rows, and returns how many.
 	ReleaseClaims(ctx context.Context, claimedBy string) (int64, error)

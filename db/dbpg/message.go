@@ -194,6 +194,41 @@ func (q *queries) AckDeliveries(ctx context.Context, claimedBy string, messageID
 	return n, nil
 }
 
+// AckDeliveriesBatch acks, in one statement, the rows of every ack (see
+// AckDeliveries), and counts the rows acked per ack: the statement returns
+// each (presence, message) it acked, credited to the first ack naming it.
+func (q *queries) AckDeliveriesBatch(ctx context.Context, acks []db.Ack) ([]int64, error) {
+	counts := make([]int64, len(acks))
+	var p sqlc.AckDeliveriesBatchParams
+	first := map[[2]string]int{}
+	for i, a := range acks {
+		if a.ClaimedBy == "" {
+			continue // no presence: unclaimed rows have it
+		}
+		for _, id := range a.MessageIDs {
+			key := [2]string{a.ClaimedBy, id}
+			if _, dup := first[key]; dup {
+				continue
+			}
+			first[key] = i
+			p.ClaimedBy = append(p.ClaimedBy, a.ClaimedBy)
+			p.MessageIds = append(p.MessageIds, id)
+			p.AckedAt = append(p.AckedAt, a.At)
+		}
+	}
+	if len(first) == 0 {
+		return counts, nil
+	}
+	rows, err := q.q.AckDeliveriesBatch(ctx, q.dbtx, p)
+	if err != nil {
+		return nil, fmt.Errorf("ack deliveries: %w", interpretError(err))
+	}
+	for _, r := range rows {
+		counts[first[[2]string{r.ClaimedBy, r.MessageID}]]++
+	}
+	return counts, nil
+}
+
 // ReleaseClaims drops the claims a presence holds on pending (not acked, not
 // expired) rows so others may take them, and returns how many.
 func (q *queries) ReleaseClaims(ctx context.Context, claimedBy string) (int64, error) {

@@ -277,6 +277,26 @@ func (q *queries) AckDeliveries(ctx context.Context, claimedBy string, messageID
 	return n, nil
 }
 
+// AckDeliveriesBatch runs AckDeliveries for each ack in turn (a statement
+// costs no round trip here), in one transaction.
+func (q *queries) AckDeliveriesBatch(ctx context.Context, acks []db.Ack) ([]int64, error) {
+	counts := make([]int64, len(acks))
+	err := q.withTx(ctx, func(q *queries) error {
+		for i, a := range acks {
+			n, err := q.AckDeliveries(ctx, a.ClaimedBy, a.MessageIDs, a.At)
+			if err != nil {
+				return err
+			}
+			counts[i] = n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return counts, nil
+}
+
 // ReleaseClaims drops the claims a presence holds on pending deliveries so
 // others may take the rows, and returns how many.
 func (q *queries) ReleaseClaims(ctx context.Context, claimedBy string) (int64, error) {

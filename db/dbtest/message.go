@@ -180,6 +180,68 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.Zero(t, pending)
 	})
 
+	t.Run("AckDeliveriesBatch", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		other := createMember(t, bundle.store, bundle.mesh.ID)
+		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		// m1 to the recipient's member and session and to another member; m2
+		// to the recipient's member.
+		ds1 := insertDeliveries(t, bundle.store, m1,
+			testDelivery(m1, bundle.recipient.ID),
+			testDelivery(m1, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = bundle.session }),
+			testDelivery(m1, other.ID),
+		)
+		ds2 := sendMessage(t, bundle.store, m2, bundle.recipient.ID)
+		p := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		require.Len(t, got, 3)
+		pOther := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+			p.MemberID = other.ID
+			p.ClaimedBy = "presence-other"
+		})
+		got, err = bundle.store.ClaimDeliveries(ctx, pOther)
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+
+		// Each ack counts its own presence's rows; a row two acks name
+		// counts for the first; unknown ids and the empty claimer count
+		// nothing.
+		var counts []int64
+		require.NoError(t, bundle.store.InTx(ctx, func(q db.Queries) error {
+			counts, err = q.AckDeliveriesBatch(ctx, []db.Ack{
+				{ClaimedBy: p.ClaimedBy, MessageIDs: []string{m1.ID, db.NewID()}, At: at(2 * time.Minute)},
+				{ClaimedBy: pOther.ClaimedBy, MessageIDs: []string{m1.ID, m2.ID}, At: at(3 * time.Minute)},
+				{ClaimedBy: p.ClaimedBy, MessageIDs: []string{m1.ID, m2.ID}, At: at(4 * time.Minute)},
+				{ClaimedBy: "", MessageIDs: []string{m2.ID}, At: at(5 * time.Minute)},
+				{ClaimedBy: p.ClaimedBy, At: at(5 * time.Minute)},
+			})
+			return err
+		}))
+		require.Equal(t, []int64{2, 1, 1, 0, 0}, counts)
+		ackedAt := func(d db.Delivery, p db.ClaimDeliveriesParams, when time.Time) db.Delivery {
+			d = claimed(d, db.Message{}, p, p.Now).Delivery
+			d.AckedAt = ptr(when)
+			return d
+		}
+		requireDelivery(t, bundle.store, ackedAt(ds1[0], p, at(2*time.Minute)))
+		requireDelivery(t, bundle.store, ackedAt(ds1[1], p, at(2*time.Minute)))
+		requireDelivery(t, bundle.store, ackedAt(ds1[2], pOther, at(3*time.Minute)))
+		requireDelivery(t, bundle.store, ackedAt(ds2[0], p, at(4*time.Minute)))
+
+		// Acking again acks nothing; an empty batch runs nothing.
+		counts, err = bundle.store.AckDeliveriesBatch(ctx, []db.Ack{{ClaimedBy: p.ClaimedBy, MessageIDs: []string{m1.ID, m2.ID}, At: at(6 * time.Minute)}})
+		require.NoError(t, err)
+		require.Equal(t, []int64{0}, counts)
+		counts, err = bundle.store.AckDeliveriesBatch(ctx, nil)
+		require.NoError(t, err)
+		require.Empty(t, counts)
+	})
+
 	t.Run("ClaimDeliveries", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

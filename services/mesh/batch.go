@@ -128,7 +128,8 @@ func finish(w *write, err error) {
 }
 
 // apply runs a batch's statements: all messages in one insert, all
-// deliveries in one, each ack, then the notifications (sent on commit).
+// deliveries in one, all acks in one, then the notifications (sent on
+// commit).
 func apply(ctx context.Context, q db.Queries, batch []*write) error {
 	var (
 		msgs       []db.Message
@@ -152,15 +153,22 @@ func apply(ctx context.Context, q db.Queries, batch []*write) error {
 			return err
 		}
 	}
+	var acks []db.Ack
+	var ackers []*write
 	for _, w := range batch {
-		if len(w.ackIDs) == 0 {
-			continue
+		if len(w.ackIDs) > 0 {
+			acks = append(acks, db.Ack{ClaimedBy: w.ackBy, MessageIDs: w.ackIDs, At: w.ackAt})
+			ackers = append(ackers, w)
 		}
-		n, err := q.AckDeliveries(ctx, w.ackBy, w.ackIDs, w.ackAt)
+	}
+	if len(acks) > 0 {
+		counts, err := q.AckDeliveriesBatch(ctx, acks)
 		if err != nil {
 			return err
 		}
-		w.acked = n
+		for i, w := range ackers {
+			w.acked = counts[i]
+		}
 	}
 	slices.SortFunc(notes, func(a, b notification) int {
 		if c := cmp.Compare(a.channel, b.channel); c != 0 {

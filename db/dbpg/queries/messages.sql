@@ -83,6 +83,20 @@ WHERE message_id = ANY(@message_ids::text[])
   AND claimed_by = @claimed_by
   AND acked_at IS NULL AND expired_at IS NULL;
 
+-- AckDeliveriesBatch is AckDeliveries for several presences at once: each
+-- (claimed_by, message_id, acked_at) triple acks that presence's row of that
+-- message; the rows acked come back for the caller to count per ack.
+-- name: AckDeliveriesBatch :many
+UPDATE deliveries AS d SET acked_at = a.acked_at
+FROM (
+    SELECT unnest(@claimed_by::text[]) AS claimed_by,
+           unnest(@message_ids::text[]) AS message_id,
+           unnest(@acked_at::timestamptz[]) AS acked_at
+) AS a
+WHERE d.message_id = a.message_id AND d.claimed_by = a.claimed_by
+  AND d.acked_at IS NULL AND d.expired_at IS NULL
+RETURNING d.claimed_by, d.message_id;
+
 -- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL
 WHERE claimed_by = @claimed_by AND acked_at IS NULL AND expired_at IS NULL;

@@ -34,6 +34,52 @@ func (q *Queries) AckDeliveries(ctx context.Context, db DBTX, arg AckDeliveriesP
 	return result.RowsAffected(), nil
 }
 
+const ackDeliveriesBatch = `-- name: AckDeliveriesBatch :many
+UPDATE deliveries AS d SET acked_at = a.acked_at
+FROM (
+    SELECT unnest($1::text[]) AS claimed_by,
+           unnest($2::text[]) AS message_id,
+           unnest($3::timestamptz[]) AS acked_at
+) AS a
+WHERE d.message_id = a.message_id AND d.claimed_by = a.claimed_by
+  AND d.acked_at IS NULL AND d.expired_at IS NULL
+RETURNING d.claimed_by, d.message_id
+`
+
+type AckDeliveriesBatchParams struct {
+	ClaimedBy  []string
+	MessageIds []string
+	AckedAt    []time.Time
+}
+
+type AckDeliveriesBatchRow struct {
+	ClaimedBy string
+	MessageID string
+}
+
+// AckDeliveriesBatch is AckDeliveries for several presences at once: each
+// (claimed_by, message_id, acked_at) triple acks that presence's row of that
+// message; the rows acked come back for the caller to count per ack.
+func (q *Queries) AckDeliveriesBatch(ctx context.Context, db DBTX, arg AckDeliveriesBatchParams) ([]AckDeliveriesBatchRow, error) {
+	rows, err := db.Query(ctx, ackDeliveriesBatch, arg.ClaimedBy, arg.MessageIds, arg.AckedAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AckDeliveriesBatchRow
+	for rows.Next() {
+		var i AckDeliveriesBatchRow
+		if err := rows.Scan(&i.ClaimedBy, &i.MessageID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const claimDeliveries = `-- name: ClaimDeliveries :many
 UPDATE deliveries AS d
 SET claimed_by       = $1,
