@@ -92,34 +92,41 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		return ds
 	}
 
-	t.Run("AckDeliveries", func(t *testing.T) {
-		t.Parallel()
-		bundle := setup(t)
+	// claimedForAcks sends m1 to the recipient's member and session and to
+	// another member, and m2 to the recipient's member, then claims them:
+	// presence p the recipient's three rows, pOther the other member's.
+	claimedForAcks := func(t *testing.T, bundle *testBundle) (m1, m2 db.Message, ds1, ds2 []db.Delivery, p, pOther db.ClaimDeliveriesParams) {
+		t.Helper()
 		ctx := t.Context()
-
 		other := createMember(t, bundle.store, bundle.mesh.ID)
-		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
-		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
-		// m1 goes to the recipient twice, to the member and to its session,
-		// and to another member; m2 to the recipient's member only.
-		ds1 := insertDeliveries(t, bundle.store, m1,
+		m1 = testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
+		m2 = testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
+		ds1 = insertDeliveries(t, bundle.store, m1,
 			testDelivery(m1, bundle.recipient.ID),
 			testDelivery(m1, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = bundle.session }),
 			testDelivery(m1, other.ID),
 		)
-		ds2 := sendMessage(t, bundle.store, m2, bundle.recipient.ID)
-
-		p := claimParams(bundle)
+		ds2 = sendMessage(t, bundle.store, m2, bundle.recipient.ID)
+		p = claimParams(bundle)
 		got, err := bundle.store.ClaimDeliveries(ctx, p)
 		require.NoError(t, err)
 		require.Len(t, got, 3)
-		pOther := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
+		pOther = claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
 			p.MemberID = other.ID
 			p.ClaimedBy = "presence-other"
 		})
 		got, err = bundle.store.ClaimDeliveries(ctx, pOther)
 		require.NoError(t, err)
 		require.Len(t, got, 1)
+		return m1, m2, ds1, ds2, p, pOther
+	}
+
+	t.Run("AckDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+
+		m1, m2, ds1, ds2, p, pOther := claimedForAcks(t, bundle)
 		// Sent after the claim: unclaimed.
 		m3 := testMessage(bundle.mesh.ID, bundle.sender.ID)
 		ds3 := sendMessage(t, bundle.store, m3, bundle.recipient.ID)
@@ -185,34 +192,14 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		bundle := setup(t)
 		ctx := t.Context()
 
-		other := createMember(t, bundle.store, bundle.mesh.ID)
-		m1 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(0) })
-		m2 := testMessage(bundle.mesh.ID, bundle.sender.ID, func(m *db.Message) { m.CreatedAt = at(time.Second) })
-		// m1 to the recipient's member and session and to another member; m2
-		// to the recipient's member.
-		ds1 := insertDeliveries(t, bundle.store, m1,
-			testDelivery(m1, bundle.recipient.ID),
-			testDelivery(m1, bundle.recipient.ID, func(d *db.Delivery) { d.RecipientSessionPubkey = bundle.session }),
-			testDelivery(m1, other.ID),
-		)
-		ds2 := sendMessage(t, bundle.store, m2, bundle.recipient.ID)
-		p := claimParams(bundle)
-		got, err := bundle.store.ClaimDeliveries(ctx, p)
-		require.NoError(t, err)
-		require.Len(t, got, 3)
-		pOther := claimParams(bundle, func(p *db.ClaimDeliveriesParams) {
-			p.MemberID = other.ID
-			p.ClaimedBy = "presence-other"
-		})
-		got, err = bundle.store.ClaimDeliveries(ctx, pOther)
-		require.NoError(t, err)
-		require.Len(t, got, 1)
+		m1, m2, ds1, ds2, p, pOther := claimedForAcks(t, bundle)
 
 		// Each ack counts its own presence's rows; a row two acks name
 		// counts for the first; unknown ids and the empty claimer count
 		// nothing.
 		var counts []int64
 		require.NoError(t, bundle.store.InTx(ctx, func(q db.Queries) error {
+			var err error
 			counts, err = q.AckDeliveriesBatch(ctx, []db.Ack{
 				{ClaimedBy: p.ClaimedBy, MessageIDs: []string{m1.ID, db.NewID()}, At: at(2 * time.Minute)},
 				{ClaimedBy: pOther.ClaimedBy, MessageIDs: []string{m1.ID, m2.ID}, At: at(3 * time.Minute)},
@@ -234,7 +221,7 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		requireDelivery(t, bundle.store, ackedAt(ds2[0], p, at(4*time.Minute)))
 
 		// Acking again acks nothing; an empty batch runs nothing.
-		counts, err = bundle.store.AckDeliveriesBatch(ctx, []db.Ack{{ClaimedBy: p.ClaimedBy, MessageIDs: []string{m1.ID, m2.ID}, At: at(6 * time.Minute)}})
+		counts, err := bundle.store.AckDeliveriesBatch(ctx, []db.Ack{{ClaimedBy: p.ClaimedBy, MessageIDs: []string{m1.ID, m2.ID}, At: at(6 * time.Minute)}})
 		require.NoError(t, err)
 		require.Equal(t, []int64{0}, counts)
 		counts, err = bundle.store.AckDeliveriesBatch(ctx, nil)
