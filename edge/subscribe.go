@@ -17,7 +17,12 @@ func (c *conn) subscribe(ctx context.Context) {
 	ctx, info := connect.NewClientContext(ctx)
 	info.RequestHeader().Set(HeaderInternalToken, c.h.cfg.InternalToken)
 	info.RequestHeader().Set(HeaderPresence, c.presenceID)
+	// The call returns with the first event: a socket that closes before
+	// one (a one-shot command) ends it, which is no error.
 	stream, err := c.h.cfg.Mesh.Subscribe(ctx, &meshv1.SubscribeRequest{PresenceId: c.presenceID})
+	if err != nil && ctx.Err() != nil {
+		return
+	}
 	if err != nil {
 		c.log.Error("subscribe", "err", err)
 		c.close(websocket.StatusInternalError, "subscription failed")

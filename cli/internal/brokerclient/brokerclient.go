@@ -43,8 +43,15 @@ type Options struct {
 	Ephemeral bool
 	// Logger defaults to discarding.
 	Logger *slog.Logger
-	// HelloTimeout bounds the handshake. Defaults to 5 s.
+	// HelloTimeout bounds the WebSocket handshake, and then the hello.
+	// Defaults to 5 s.
 	HelloTimeout time.Duration
+	// KeepAlive, when set, pings the broker at that interval and closes a
+	// connection whose pong does not come back within half of it: a
+	// connection the network dropped without a word (a laptop that slept,
+	// a NAT that forgot it) then ends, and its owner reconnects, instead of
+	// waiting forever for pushes that cannot come.
+	KeepAlive time.Duration
 	// EventFunc, when set, receives every frame that answers no request
 	// (pushes, state changes), in order, on the connection's read
 	// goroutine, instead of Events: nothing is dropped, and a slow EventFunc
@@ -100,7 +107,11 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	} else if session, err = identity.Generate(); err != nil {
 		return nil, err
 	}
-	ws, res, err := websocket.Dial(ctx, opts.Mesh.BrokerURL, nil)
+	// A broker that accepts the TCP connection and then says nothing (a
+	// network that drops the bytes) must not hold the dial forever.
+	dctx, cancel := context.WithTimeout(ctx, opts.HelloTimeout)
+	ws, res, err := websocket.Dial(dctx, opts.Mesh.BrokerURL, nil)
+	cancel()
 	if res != nil && res.Body != nil {
 		_ = res.Body.Close()
 	}
@@ -119,6 +130,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		done:        make(chan struct{}),
 	}
 	go c.readLoop()
+	if opts.KeepAlive > 0 {
+		go c.keepAlive(opts.KeepAlive)
+	}
 
 	hctx, cancel := context.WithTimeout(ctx, opts.HelloTimeout)
 	defer cancel()
@@ -276,6 +290,32 @@ func (c *Client) readLoop() {
 		case c.events <- f:
 		default:
 			c.log.Warn("dropping a broker event: nobody is reading them", "type", f.Type)
+		}
+	}
+}
+
+// keepAlive pings the broker every interval until the connection ends, and
+// ends it when a pong is late.
+func (c *Client) keepAlive(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), every/2)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil {
+			c.mu.Lock()
+			if c.err == nil {
+				c.err = fmt.Errorf("the broker stopped answering pings: %w", err)
+			}
+			c.mu.Unlock()
+			_ = c.ws.CloseNow()
+			return
 		}
 	}
 }

@@ -80,6 +80,7 @@ func (s *Session) dialOptions(g *gate) brokerclient.Options {
 		Groups:      groups,
 		Logger:      s.log,
 		EventFunc:   g.event,
+		KeepAlive:   s.opts.KeepAlive,
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 const (
 	defaultMinBackoff = 250 * time.Millisecond
 	defaultMaxBackoff = 30 * time.Second
+	defaultKeepAlive  = 30 * time.Second
 )
 
 // Options say who connects and how.
@@ -59,6 +60,10 @@ type Options struct {
 	// exponential with full jitter, reset after a connection that stayed up
 	// longer than 10 s. They default to 250 ms and 30 s.
 	MinBackoff, MaxBackoff time.Duration
+	// KeepAlive is how often the connection pings the broker; one whose
+	// pong is half of it late is dropped and made again (see
+	// brokerclient.Options.KeepAlive). Defaults to 30 s.
+	KeepAlive time.Duration
 }
 
 // ErrDisconnected is wrapped by Request's error when the connection dropped
@@ -115,6 +120,9 @@ func Start(ctx context.Context, opts Options) *Session {
 		opts.MaxBackoff = defaultMaxBackoff
 	}
 	opts.MaxBackoff = max(opts.MaxBackoff, opts.MinBackoff)
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = defaultKeepAlive
+	}
 	if opts.SessionID == "" {
 		opts.SessionID = "cli-" + randomHex(8)
 	}

@@ -407,3 +407,27 @@ func TestEnds(t *testing.T) {
 		require.Equal(t, "connect", events[0], "OnConnect runs before the connection's frames: %v", events)
 	})
 }
+
+// TestSilentBrokerDetected loses every byte from the broker without closing
+// the connection (a network that dropped it without a word): the session's
+// pings go unanswered, it drops the connection and makes a new one once the
+// network is back, where mail sent meanwhile reaches it.
+func TestSilentBrokerDetected(t *testing.T) {
+	t.Parallel()
+	bu := setup(t)
+	px := newProxy(t, bu.addr)
+	alice := bu.start(t, bu.alice, bu.aliceKey, px.url(), func(o *meshsession.Options) {
+		o.KeepAlive = 100 * time.Millisecond
+	})
+	bob := bu.start(t, bu.bob, bu.bobKey, bu.b.WSURL)
+	alice.waitReady(t)
+	bob.waitReady(t)
+
+	px.dropDown.Store(true)
+	meshtest.Eventually(t, "alice notices the silent broker", func() bool { return !alice.Connected() })
+	sendText(t, bob, bu.aliceKey, "while you were away")
+	px.dropDown.Store(false)
+	meshtest.Eventually(t, "alice reconnects", func() bool { return alice.connectCount() >= 2 && alice.Connected() })
+	meshtest.Eventually(t, "alice gets the message", func() bool { return len(alice.messages()) == 1 })
+	require.Equal(t, "while you were away", open(t, alice, bu.bobKey, alice.messages()[0]))
+}
