@@ -36,8 +36,10 @@ func dialOneShot(ctx context.Context, env *Env, meshSlug string, events func(fra
 	ctx, cancel := context.WithTimeout(ctx, oneShotDialTimeout)
 	defer cancel()
 	c, err := brokerclient.Dial(ctx, brokerclient.Options{
-		Mesh:        *m,
-		DisplayName: cliSessionName(cfg.DisplayName, env),
+		Mesh: *m,
+		// Unless one is configured, the broker names the session after
+		// the member (the name it joined with).
+		DisplayName: cfg.DisplayName,
 		PeerType:    "cli",
 		Channel:     "claudemesh-cli",
 		Ephemeral:   true,
@@ -47,13 +49,4 @@ func dialOneShot(ctx context.Context, env *Env, meshSlug string, events func(fra
 		return nil, nil, fmt.Errorf("mesh %s: %w", m.Slug, err)
 	}
 	return c, m, nil
-}
-
-// cliSessionName names a one-shot CLI session: the configured display name,
-// else the user's name marked "(cli)".
-func cliSessionName(name string, env *Env) string {
-	if name != "" {
-		return name
-	}
-	return defaultDisplayName(env) + " (cli)"
 }

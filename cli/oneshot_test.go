@@ -25,8 +25,8 @@ type result struct {
 	code           int
 }
 
-// cm runs the binary as a member: its config dir, and USER, which names
-// the member's one-shot sessions ("<user> (cli)").
+// cm runs the binary as a member: its config dir, and USER. A member's
+// one-shot sessions go by the name it joined with.
 func cm(t *testing.T, configDir, user string, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
@@ -93,7 +93,7 @@ func TestOneShotCommands(t *testing.T) {
 		require.Equal(t, "standup at 10", got[0].Text)
 		require.Equal(t, "group", got[0].Kind)
 		require.Equal(t, "@eng", got[0].Target)
-		require.Equal(t, "alice (cli)", got[0].FromName)
+		require.Equal(t, "alice", got[0].FromName)
 		require.Equal(t, "local", got[0].Mesh)
 
 		// The ack reached the broker: the sender sees the message delivered.
@@ -128,24 +128,24 @@ func TestOneShotCommands(t *testing.T) {
 			var peers []map[string]any
 			out := cm(t, alice, "alice", "peers", "--json")
 			return out.code == 0 && json.Unmarshal([]byte(out.stdout), &peers) == nil &&
-				slices.ContainsFunc(peers, func(p map[string]any) bool { return p["displayName"] == "bob (cli)" })
+				slices.ContainsFunc(peers, func(p map[string]any) bool { return p["displayName"] == "bob" })
 		}, 20*time.Second, 100*time.Millisecond)
 
-		out := cm(t, alice, "alice", "send", "BOB (CLI)", "are you there?", "--priority", "now").ok(t)
-		require.Regexp(t, `^✓ Sent to bob \(cli\) \([0-9A-Za-z]{8}\)\n$`, out.stdout)
+		out := cm(t, alice, "alice", "send", "BOB", "are you there?", "--priority", "now").ok(t)
+		require.Regexp(t, `^✓ Sent to bob \([0-9A-Za-z]{8}\)\n$`, out.stdout)
 
 		require.NoError(t, listen.Wait(), "stderr:\n%s", stderr.String())
-		require.Regexp(t, `^\[local\] from alice \(cli\) \(@eng, \d\d:\d\d:\d\d\):\nstandup at 10\n---\n`+
-			`\[local\] from alice \(cli\) \(direct, now, \d\d:\d\d:\d\d\):\nare you there\?\n$`, stdout.String())
+		require.Regexp(t, `^\[local\] from alice \(@eng, \d\d:\d\d:\d\d\):\nstandup at 10\n---\n`+
+			`\[local\] from alice \(direct, now, \d\d:\d\d:\d\d\):\nare you there\?\n$`, stdout.String())
 	})
 
 	t.Run("SendToAnOfflineMemberKey", func(t *testing.T) {
 		// bob's session ended (a one-shot command leaves at once), so his
 		// name finds no one; his member key still reaches him: the message
 		// waits, sealed so that his next session opens it with that key.
-		out := cm(t, alice, "alice", "send", "ob (c", "later then")
+		out := cm(t, alice, "alice", "send", "bo", "later then")
 		require.Equal(t, 1, out.code)
-		require.Contains(t, out.stderr, `no connected peer named "ob (c"`)
+		require.Contains(t, out.stderr, `no connected peer named "bo"`)
 		cfg, err := config.Load(bob)
 		require.NoError(t, err)
 		out = cm(t, alice, "alice", "send", cfg.Meshes[0].Pubkey, "later then").ok(t)
@@ -228,10 +228,10 @@ func TestOneShotCommands(t *testing.T) {
 		require.Equal(t, "local", st.Meshes[0].Slug)
 		require.True(t, st.Meshes[0].Reachable)
 		require.True(t, st.Meshes[0].HelloAccepted)
-		require.Equal(t, "alice (cli)", st.Meshes[0].DisplayName)
+		require.Equal(t, "alice", st.Meshes[0].DisplayName)
 
 		out := cm(t, alice, "alice", "status").ok(t)
-		require.Regexp(t, `✓ local  ws://\S+  hello accepted as alice \(cli\), \d+ peers? online`, out.stdout)
+		require.Regexp(t, `✓ local  ws://\S+  hello accepted as alice, \d+ peers? online`, out.stdout)
 		require.Contains(t, out.stdout, "(mode 0600 ✓)")
 	})
 }

@@ -79,7 +79,7 @@ func runStatus(ctx context.Context, env *Env, asJSON bool) error {
 	meshes := make([]meshStatus, len(cfg.Meshes))
 	var wg sync.WaitGroup
 	for i := range cfg.Meshes {
-		wg.Go(func() { meshes[i] = probeMesh(ctx, env, cfg, &cfg.Meshes[i]) })
+		wg.Go(func() { meshes[i] = probeMesh(ctx, cfg, &cfg.Meshes[i]) })
 	}
 	wg.Wait()
 	failed := 0
@@ -124,14 +124,14 @@ func configFileStatus(dir string) configStatus {
 
 // probeMesh connects to a mesh's broker with a full hello, lists the peers,
 // and hangs up.
-func probeMesh(ctx context.Context, env *Env, cfg *config.Config, m *config.Mesh) meshStatus {
+func probeMesh(ctx context.Context, cfg *config.Config, m *config.Mesh) meshStatus {
 	s := meshStatus{Slug: m.Slug, MeshID: m.MeshID, BrokerURL: m.BrokerURL}
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
 	start := time.Now()
 	c, err := brokerclient.Dial(ctx, brokerclient.Options{
 		Mesh:         *m,
-		DisplayName:  cliSessionName(cfg.DisplayName, env),
+		DisplayName:  cfg.DisplayName,
 		PeerType:     "cli",
 		Channel:      "claudemesh-cli",
 		HelloTimeout: statusTimeout,
