@@ -232,6 +232,14 @@ type MessageQueries interface {
 	// returns how many rows each ack newly acked (a row that two acks of the
 	// batch name counts for the first).
 	AckDeliveriesBatch(ctx context.Context, acks []Ack) ([]int64, error)
+	// LeaveSessionDeliveries hands a session's pending rows of group and
+	// broadcast messages (targets @… and *, which are not sealed to its
+	// key) to its member, unclaimed, when the session is gone for good: the
+	// member's next session gets them. A row of a message the member has
+	// another row of is deleted instead. It returns how many rows moved.
+	// Direct messages stay: they are sealed to the session's key, which a
+	// resumed session brings back.
+	LeaveSessionDeliveries(ctx context.Context, meshID, memberID, sessionPubkey string) (int64, error)
 	// ReleaseClaims drops the claims a presence holds so others may take the
 	// rows, and returns how many.
 	ReleaseClaims(ctx context.Context, claimedBy string) (int64, error)

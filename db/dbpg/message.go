@@ -229,6 +229,23 @@ func (q *queries) AckDeliveriesBatch(ctx context.Context, acks []db.Ack) ([]int6
 	return counts, nil
 }
 
+// LeaveSessionDeliveries deletes the session's copies the member has other
+// rows of, then moves the rest to the member. Each statement stands alone:
+// a message's rows are all inserted with it, so none appears in between.
+func (q *queries) LeaveSessionDeliveries(ctx context.Context, meshID, memberID, sessionPubkey string) (int64, error) {
+	if sessionPubkey == "" {
+		return 0, nil
+	}
+	if _, err := q.q.DropSessionCopies(ctx, q.dbtx, sqlc.DropSessionCopiesParams{MeshID: meshID, MemberID: memberID, SessionPubkey: sessionPubkey}); err != nil {
+		return 0, fmt.Errorf("drop a session's copies: %w", interpretError(err))
+	}
+	n, err := q.q.MoveSessionRows(ctx, q.dbtx, sqlc.MoveSessionRowsParams{MeshID: meshID, MemberID: memberID, SessionPubkey: sessionPubkey})
+	if err != nil {
+		return 0, fmt.Errorf("move a session's rows to its member: %w", interpretError(err))
+	}
+	return n, nil
+}
+
 // ReleaseClaims drops the claims a presence holds on pending (not acked, not
 // expired) rows so others may take them, and returns how many.
 func (q *queries) ReleaseClaims(ctx context.Context, claimedBy string) (int64, error) {

@@ -297,6 +297,24 @@ func (q *queries) AckDeliveriesBatch(ctx context.Context, acks []db.Ack) ([]int6
 	return counts, nil
 }
 
+// LeaveSessionDeliveries deletes the session's copies the member has other
+// rows of, then moves the rest to the member, in one transaction.
+func (q *queries) LeaveSessionDeliveries(ctx context.Context, meshID, memberID, sessionPubkey string) (int64, error) {
+	if sessionPubkey == "" {
+		return 0, nil
+	}
+	var n int64
+	err := q.withTx(ctx, func(q *queries) error {
+		if _, err := q.q.DropSessionCopies(ctx, q.dbtx, sqlc.DropSessionCopiesParams{MeshID: meshID, MemberID: memberID, SessionPubkey: sessionPubkey}); err != nil {
+			return err
+		}
+		var err error
+		n, err = q.q.MoveSessionRows(ctx, q.dbtx, sqlc.MoveSessionRowsParams{MeshID: meshID, MemberID: memberID, SessionPubkey: sessionPubkey})
+		return err
+	})
+	return n, wrapErr("leave a session's deliveries", err)
+}
+
 // ReleaseClaims drops the claims a presence holds on pending deliveries so
 // others may take the rows, and returns how many.
 func (q *queries) ReleaseClaims(ctx context.Context, claimedBy string) (int64, error) {

@@ -229,6 +229,69 @@ func exerciseMessages(t *testing.T, newStore NewStoreFunc) {
 		require.Empty(t, counts)
 	})
 
+	t.Run("LeaveSessionDeliveries", func(t *testing.T) {
+		t.Parallel()
+		bundle := setup(t)
+		ctx := t.Context()
+		r, sess, other := bundle.recipient.ID, bundle.session, db.NewID()
+		toSession := func(key string) func(*db.Delivery) {
+			return func(d *db.Delivery) { d.RecipientSessionPubkey = key }
+		}
+		target := func(spec string) func(*db.Message) { return func(m *db.Message) { m.TargetSpec = spec } }
+
+		group := testMessage(bundle.mesh.ID, bundle.sender.ID, target("@eng/backend"))
+		broadcast := testMessage(bundle.mesh.ID, bundle.sender.ID, target("*"))
+		twice := testMessage(bundle.mesh.ID, bundle.sender.ID, target("@all"))
+		direct := testMessage(bundle.mesh.ID, bundle.sender.ID, target(sess))
+		acked := testMessage(bundle.mesh.ID, bundle.sender.ID, target("@eng"))
+		dGroup := insertDeliveries(t, bundle.store, group, testDelivery(group, r, toSession(sess)))
+		insertDeliveries(t, bundle.store, broadcast, testDelivery(broadcast, r, toSession(sess)))
+		dTwice := insertDeliveries(t, bundle.store, twice, testDelivery(twice, r, toSession(sess)), testDelivery(twice, r, toSession(other)))
+		dDirect := insertDeliveries(t, bundle.store, direct, testDelivery(direct, r, toSession(sess)))
+		dAcked := insertDeliveries(t, bundle.store, acked, testDelivery(acked, r, toSession(sess), func(d *db.Delivery) {
+			d.ClaimedBy, d.PushedAt, d.AckedAt = "presence-1", ptr(at(time.Second)), ptr(at(2*time.Second))
+		}))
+		// The group message was pushed to the session, which never acked.
+		p := claimParams(bundle)
+		got, err := bundle.store.ClaimDeliveries(ctx, p)
+		require.NoError(t, err)
+		require.Len(t, got, 4)
+
+		n, err := bundle.store.LeaveSessionDeliveries(ctx, bundle.mesh.ID, r, sess)
+		require.NoError(t, err)
+		require.Equal(t, int64(2), n, "the group and broadcast rows move")
+
+		// Moved: to the member, unclaimed, pushed time kept.
+		moved := claimed(dGroup[0], group, p, p.Now).Delivery
+		moved.RecipientSessionPubkey, moved.ClaimedBy, moved.ClaimExpiresAt = "", "", nil
+		requireDelivery(t, bundle.store, moved)
+		rows, err := bundle.store.ListDeliveries(ctx, broadcast.ID)
+		require.NoError(t, err)
+		require.Len(t, rows, 1)
+		require.Empty(t, rows[0].RecipientSessionPubkey)
+		// The copy the member has another row of is gone.
+		rows, err = bundle.store.ListDeliveries(ctx, twice.ID)
+		require.NoError(t, err)
+		require.Equal(t, []db.Delivery{dTwice[1]}, rows)
+		// A direct message stays sealed to its session; an acked row stays.
+		requireDelivery(t, bundle.store, claimed(dDirect[0], direct, p, p.Now).Delivery)
+		requireDelivery(t, bundle.store, dAcked[0])
+
+		// The member's next session claims the moved rows.
+		next := claimParams(bundle, func(p *db.ClaimDeliveriesParams) { p.SessionPubkey, p.ClaimedBy = db.NewID(), "presence-2" })
+		got, err = bundle.store.ClaimDeliveries(ctx, next)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []string{group.ID, broadcast.ID}, claimedIDs(got))
+
+		// Nothing more to move; no session key moves nothing.
+		n, err = bundle.store.LeaveSessionDeliveries(ctx, bundle.mesh.ID, r, sess)
+		require.NoError(t, err)
+		require.Zero(t, n)
+		n, err = bundle.store.LeaveSessionDeliveries(ctx, bundle.mesh.ID, r, "")
+		require.NoError(t, err)
+		require.Zero(t, n)
+	})
+
 	t.Run("ClaimDeliveries", func(t *testing.T) {
 		t.Parallel()
 		bundle := setup(t)

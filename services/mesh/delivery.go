@@ -287,6 +287,22 @@ func (s *Service) drainMember(meshID, memberID string) {
 	}
 }
 
+// leaveDeliveries hands the pending group and broadcast mail of a session
+// gone for good to its member (see db.Queries.LeaveSessionDeliveries), and
+// lets the member's sessions here take it: nothing a group was sent waits
+// for a session that will not come back.
+func (s *Service) leaveDeliveries(ctx context.Context, meshID, memberID, sessionPubkey string) {
+	n, err := s.store.LeaveSessionDeliveries(ctx, meshID, memberID, sessionPubkey)
+	if err != nil {
+		s.log.ErrorContext(ctx, "hand a session's mail to its member", "mesh_id", meshID, "member_id", memberID, "err", err)
+		return
+	}
+	if n > 0 {
+		s.log.InfoContext(ctx, "a session's mail handed to its member", "mesh_id", meshID, "member_id", memberID, "deliveries", n)
+		s.drainMember(meshID, memberID)
+	}
+}
+
 // lapsedSweepLimit caps the recipients one lease sweep wakes.
 const lapsedSweepLimit = 1000
 

@@ -405,6 +405,9 @@ func (s *Service) endSession(ctx context.Context, sess *session, reason endReaso
 	if reason != endReplaced && reason != endShutdown {
 		s.announceLeave(sess, now)
 	}
+	if reason == endLeft {
+		s.leaveDeliveries(ctx, sess.meshID, sess.memberID, sess.sessionPubkey)
+	}
 	s.log.InfoContext(ctx, "session ended", "mesh_id", sess.meshID, "presence_id", sess.presenceID, "reason", reason.String())
 }
 

@@ -416,3 +416,33 @@ func TestOfflineDelivery(t *testing.T) {
 		carol.ExpectQuiet(quiet)
 	})
 }
+
+// TestGroupMailOfAGoneSessionGoesToItsMember: group and broadcast messages
+// held for a busy session, or pushed to it and never acked, do not wait for
+// that session once it is gone for good: its member's next session, with a
+// new key, gets them. A direct message sealed to the session's key stays
+// for that key (a resumed session brings it back).
+func TestGroupMailOfAGoneSessionGoesToItsMember(t *testing.T) {
+	t.Parallel()
+	onEachEngine(t, func(t *testing.T, engine storetest.Engine) {
+		tb := newMsgBundle(t, engine, shortGrace)
+		alice := openSession(t, tb.b, tb.alice, hello{})
+		first := openSession(t, tb.b, tb.bob, hello{groups: []string{"eng"}})
+		setStatus(t, first.Peer, "working")
+
+		held := sendOK(t, alice.Peer, "@eng", "next", "held for a busy session")
+		pushed := sendOK(t, alice.Peer, "*", "now", "pushed, never acked")
+		expectMessage(t, first.Peer, "pushed, never acked")
+		sealed := sendOK(t, alice.Peer, first.key.PublicHex(), "next", "for that session only")
+		leave(t, first, alice.Peer)
+
+		next := openSession(t, tb.b, tb.bob, hello{})
+		msgs := expectMessages(t, next.Peer, "held for a busy session", "pushed, never acked")
+		require.Equal(t, held, msgs[0]["messageId"])
+		require.Equal(t, pushed, msgs[1]["messageId"])
+		next.ExpectQuiet(quiet)
+		clientAck(t, next.Peer, held, pushed)
+		require.Equal(t, "delivered", states(t, alice.Peer, held)[tb.bob.Key.PublicHex()])
+		require.Equal(t, "queued", states(t, alice.Peer, sealed)[first.key.PublicHex()])
+	})
+}

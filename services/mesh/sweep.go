@@ -51,6 +51,9 @@ func (s *Service) heartbeat(ctx context.Context) {
 	if len(stale) > 0 {
 		s.log.InfoContext(ctx, "closed stale presences", "count", len(stale))
 		s.announceStale(stale, now)
+		for _, p := range stale {
+			s.leaveDeliveries(ctx, p.MeshID, p.MemberID, p.SessionPubkey)
+		}
 	}
 }
 

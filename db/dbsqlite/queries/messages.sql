@@ -86,6 +86,32 @@ WHERE message_id IN (SELECT value FROM json_each(@message_ids))
   AND claimed_by = @claimed_by
   AND acked_at IS NULL AND expired_at IS NULL;
 
+-- A session gone for good leaves its pending rows of group and broadcast
+-- messages (readable by any session: they are not sealed to its key) to its
+-- member. DropSessionCopies deletes those the member has another row of;
+-- MoveSessionRows gives the rest to the member, unclaimed.
+-- name: DropSessionCopies :execrows
+DELETE FROM deliveries
+WHERE rowid IN (
+  SELECT d.rowid FROM deliveries AS d
+  WHERE d.mesh_id = @mesh_id AND d.recipient_member_id = @member_id
+    AND d.recipient_session_pubkey = @session_pubkey
+    AND d.acked_at IS NULL AND d.expired_at IS NULL
+    AND d.message_id IN (SELECT m.id FROM messages AS m WHERE m.target_spec LIKE '@%' OR m.target_spec = '*')
+    AND EXISTS (
+      SELECT 1 FROM deliveries AS o
+      WHERE o.message_id = d.message_id AND o.recipient_member_id = d.recipient_member_id
+        AND o.recipient_session_pubkey <> d.recipient_session_pubkey
+    )
+);
+
+-- name: MoveSessionRows :execrows
+UPDATE deliveries SET recipient_session_pubkey = '', claimed_by = '', claim_expires_at = NULL
+WHERE deliveries.mesh_id = @mesh_id AND deliveries.recipient_member_id = @member_id
+  AND deliveries.recipient_session_pubkey = @session_pubkey
+  AND deliveries.acked_at IS NULL AND deliveries.expired_at IS NULL
+  AND deliveries.message_id IN (SELECT m.id FROM messages AS m WHERE m.target_spec LIKE '@%' OR m.target_spec = '*');
+
 -- name: ReleaseClaims :execrows
 UPDATE deliveries SET claimed_by = '', claim_expires_at = NULL
 WHERE claimed_by = @claimed_by AND acked_at IS NULL AND expired_at IS NULL;

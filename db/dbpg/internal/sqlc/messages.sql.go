@@ -201,6 +201,37 @@ func (q *Queries) CountPendingDeliveries(ctx context.Context, db DBTX) (int64, e
 	return count, err
 }
 
+const dropSessionCopies = `-- name: DropSessionCopies :execrows
+DELETE FROM deliveries AS d
+WHERE d.mesh_id = $1 AND d.recipient_member_id = $2
+  AND d.recipient_session_pubkey = $3
+  AND d.acked_at IS NULL AND d.expired_at IS NULL
+  AND d.message_id IN (SELECT m.id FROM messages AS m WHERE m.target_spec LIKE '@%' OR m.target_spec = '*')
+  AND EXISTS (
+    SELECT 1 FROM deliveries AS o
+    WHERE o.message_id = d.message_id AND o.recipient_member_id = d.recipient_member_id
+      AND o.recipient_session_pubkey <> d.recipient_session_pubkey
+  )
+`
+
+type DropSessionCopiesParams struct {
+	MeshID        string
+	MemberID      string
+	SessionPubkey string
+}
+
+// A session gone for good leaves its pending rows of group and broadcast
+// messages (readable by any session: they are not sealed to its key) to its
+// member. DropSessionCopies deletes those the member has another row of;
+// MoveSessionRows gives the rest to the member, unclaimed.
+func (q *Queries) DropSessionCopies(ctx context.Context, db DBTX, arg DropSessionCopiesParams) (int64, error) {
+	result, err := db.Exec(ctx, dropSessionCopies, arg.MeshID, arg.MemberID, arg.SessionPubkey)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const expireDeliveries = `-- name: ExpireDeliveries :execrows
 UPDATE deliveries SET expired_at = $1::timestamptz
 WHERE acked_at IS NULL AND expired_at IS NULL AND expires_at <= $1
@@ -430,6 +461,28 @@ func (q *Queries) ListLapsedClaims(ctx context.Context, db DBTX, arg ListLapsedC
 		return nil, err
 	}
 	return items, nil
+}
+
+const moveSessionRows = `-- name: MoveSessionRows :execrows
+UPDATE deliveries SET recipient_session_pubkey = '', claimed_by = '', claim_expires_at = NULL
+WHERE deliveries.mesh_id = $1 AND deliveries.recipient_member_id = $2
+  AND deliveries.recipient_session_pubkey = $3
+  AND deliveries.acked_at IS NULL AND deliveries.expired_at IS NULL
+  AND deliveries.message_id IN (SELECT m.id FROM messages AS m WHERE m.target_spec LIKE '@%' OR m.target_spec = '*')
+`
+
+type MoveSessionRowsParams struct {
+	MeshID        string
+	MemberID      string
+	SessionPubkey string
+}
+
+func (q *Queries) MoveSessionRows(ctx context.Context, db DBTX, arg MoveSessionRowsParams) (int64, error) {
+	result, err := db.Exec(ctx, moveSessionRows, arg.MeshID, arg.MemberID, arg.SessionPubkey)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const releaseClaims = `-- name: ReleaseClaims :execrows
