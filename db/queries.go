@@ -413,6 +413,9 @@ type NotifyQueries interface {
 type Listener interface {
 	// Listen calls handle with the payload of every notification on channel
 	// until ctx is done, reconnecting after connection failures. It returns
-	// nil when ctx is done.
-	Listen(ctx context.Context, channel string, handle func(payload string)) error
+	// nil when ctx is done. listening, if not nil, runs each time the
+	// listen takes effect, at first and after every reconnect: what was
+	// notified before may have been missed, so a caller that must not miss
+	// anything re-reads its state there.
+	Listen(ctx context.Context, channel string, listening func(), handle func(payload string)) error
 }

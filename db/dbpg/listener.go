@@ -36,20 +36,22 @@ const maxChannelLen = 63
 // queries need; cancel ctx before closing the Store. When the connection
 // fails (the server restarts, or an administrator terminates the backend) it
 // logs the error and reconnects after a delay that doubles from 100 ms up to
-// 5 s. Notifications sent while it is reconnecting are lost: a caller that
-// must not miss changes should re-read its state after a reconnect.
+// 5 s. Notifications sent while it is reconnecting are lost: listening,
+// when not nil, runs each time the LISTEN takes effect (at first, and after
+// every reconnect), for a caller that must not miss changes to re-read its
+// state.
 //
 // handle runs on Listen's goroutine, one notification at a time; while it
 // runs, further notifications wait in the connection's buffer, so it should
 // be quick.
-func (s *Store) Listen(ctx context.Context, channel string, handle func(payload string)) error {
+func (s *Store) Listen(ctx context.Context, channel string, listening func(), handle func(payload string)) error {
 	if channel == "" || len(channel) > maxChannelLen {
 		return fmt.Errorf("listen: invalid channel %q: want 1 to %d bytes", channel, maxChannelLen)
 	}
 	logger := s.logger.With(slog.String("channel", channel))
 	backoff := listenMinBackoff
 	for reconnect := false; ; reconnect = true {
-		listened, err := s.listen(ctx, logger, channel, handle, reconnect)
+		listened, err := s.listen(ctx, logger, channel, listening, handle, reconnect)
 		select {
 		case <-ctx.Done():
 			// The error is ctx's own, or the connection failed as ctx ended.
@@ -75,7 +77,7 @@ func (s *Store) Listen(ctx context.Context, channel string, handle func(payload 
 // listen runs one connection: it connects, listens on channel and hands
 // every notification to handle until the connection or ctx fails. It
 // reports whether the LISTEN took effect, and always returns an error.
-func (s *Store) listen(ctx context.Context, logger *slog.Logger, channel string, handle func(string), reconnect bool) (listened bool, err error) {
+func (s *Store) listen(ctx context.Context, logger *slog.Logger, channel string, listening func(), handle func(string), reconnect bool) (listened bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig)
 	if err != nil {
 		return false, fmt.Errorf("connect: %w", err)
@@ -92,6 +94,9 @@ func (s *Store) listen(ctx context.Context, logger *slog.Logger, channel string,
 	}
 	if reconnect {
 		logger.InfoContext(ctx, "dbpg: listen: reconnected")
+	}
+	if listening != nil {
+		listening()
 	}
 	for {
 		n, err := conn.WaitForNotification(ctx)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,8 @@ func TestListen(t *testing.T) {
 		notifier *dbpg.Store
 		url      string
 		logs     *lockedBuffer
+		// listens counts the listening callbacks.
+		listens atomic.Int64
 	}
 
 	setup := func(t *testing.T) *testBundle {
@@ -62,7 +65,7 @@ func TestListen(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		done := make(chan error, 1)
 		go func() {
-			done <- bundle.listener.Listen(ctx, channel, func(payload string) {
+			done <- bundle.listener.Listen(ctx, channel, func() { bundle.listens.Add(1) }, func(payload string) {
 				select {
 				case payloads <- payload:
 				case <-ctx.Done():
@@ -151,7 +154,7 @@ func TestListen(t *testing.T) {
 		bundle := setup(t)
 
 		for _, channel := range []string{"", strings.Repeat("c", 64)} {
-			err := bundle.listener.Listen(t.Context(), channel, func(string) {})
+			err := bundle.listener.Listen(t.Context(), channel, nil, func(string) {})
 			require.ErrorContains(t, err, "invalid channel")
 		}
 	})
@@ -193,8 +196,9 @@ func TestListen(t *testing.T) {
 		require.NoError(t, admin.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&terminated))
 		require.True(t, terminated)
 
-		// Listen reconnects, listens again and logs both.
+		// Listen reconnects, listens again, says so, and logs both.
 		waitListening(t, bundle.notifier, channel, payloads, probePrefix+"reconnected")
+		require.Equal(t, int64(2), bundle.listens.Load(), "listening ran at the start and after the reconnect")
 		require.NotEqual(t, pid, listenerPID(t))
 		require.NoError(t, bundle.notifier.Notify(ctx, channel, "after reconnect"))
 		require.Equal(t, "after reconnect", next(t, payloads))
@@ -211,7 +215,7 @@ func TestListen(t *testing.T) {
 
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
-		require.NoError(t, bundle.listener.Listen(ctx, channel, func(string) {}))
+		require.NoError(t, bundle.listener.Listen(ctx, channel, nil, func(string) {}))
 	})
 }
 

@@ -287,6 +287,13 @@ func (s *Service) drainMember(meshID, memberID string) {
 	}
 }
 
+// drainAll drains every session of this replica.
+func (s *Service) drainAll() {
+	for _, sess := range s.hub.all() {
+		s.requestDrain(sess)
+	}
+}
+
 // leaveDeliveries hands the pending group and broadcast mail of a session
 // gone for good to its member (see db.Queries.LeaveSessionDeliveries), and
 // lets the member's sessions here take it: nothing a group was sent waits

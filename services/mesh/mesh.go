@@ -186,16 +186,18 @@ func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.writer.run(ctx) })
 	if l, ok := s.store.(db.Listener); ok {
-		wg.Go(func() { s.listen(ctx, l, deliveriesChannel, s.onDeliveryNotice) })
-		wg.Go(func() { s.listen(ctx, l, stateChannel, s.onStateNotice) })
+		// Mail announced while the listen was down waits no longer than its
+		// return: every session here drains then.
+		wg.Go(func() { s.listen(ctx, l, deliveriesChannel, s.drainAll, s.onDeliveryNotice) })
+		wg.Go(func() { s.listen(ctx, l, stateChannel, nil, s.onStateNotice) })
 	}
 	s.sweepLoop(ctx)
 	wg.Wait()
 }
 
 // listen follows a notification channel of the other replicas.
-func (s *Service) listen(ctx context.Context, l db.Listener, channel string, handle func(string)) {
-	if err := l.Listen(ctx, channel, handle); err != nil {
+func (s *Service) listen(ctx context.Context, l db.Listener, channel string, listening func(), handle func(string)) {
+	if err := l.Listen(ctx, channel, listening, handle); err != nil {
 		s.log.ErrorContext(ctx, "listen for other replicas", "channel", channel, "err", err)
 	}
 }

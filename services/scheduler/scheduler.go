@@ -149,7 +149,7 @@ func (s *Service) Run(ctx context.Context) {
 	defer wg.Wait()
 	if l, ok := s.store.(db.Listener); ok {
 		wg.Go(func() {
-			if err := l.Listen(ctx, schedulesChannel, func(string) { s.Wake() }); err != nil {
+			if err := l.Listen(ctx, schedulesChannel, s.Wake, func(string) { s.Wake() }); err != nil {
 				s.log.ErrorContext(ctx, "listen for other replicas' schedules", "err", err)
 			}
 		})
