@@ -266,7 +266,9 @@ func (c *Client) readLoop() {
 		_, data, err := c.ws.Read(context.Background())
 		if err != nil {
 			c.mu.Lock()
-			c.err = fmt.Errorf("connection to the broker closed: %w", err)
+			if c.err == nil { // keepAlive may have said why first
+				c.err = fmt.Errorf("connection to the broker closed: %w", err)
+			}
 			c.mu.Unlock()
 			return
 		}
@@ -309,6 +311,11 @@ func (c *Client) keepAlive(every time.Duration) {
 		err := c.ws.Ping(ctx)
 		cancel()
 		if err != nil {
+			select {
+			case <-c.done: // closed meanwhile: the ping failed for that
+				return
+			default:
+			}
 			c.mu.Lock()
 			if c.err == nil {
 				c.err = fmt.Errorf("the broker stopped answering pings: %w", err)

@@ -425,6 +425,7 @@ func TestSilentBrokerDetected(t *testing.T) {
 
 	px.dropDown.Store(true)
 	meshtest.Eventually(t, "alice notices the silent broker", func() bool { return !alice.Connected() })
+	require.ErrorContains(t, alice.Err(), "stopped answering pings")
 	sendText(t, bob, bu.aliceKey, "while you were away")
 	px.dropDown.Store(false)
 	meshtest.Eventually(t, "alice reconnects", func() bool { return alice.connectCount() >= 2 && alice.Connected() })
