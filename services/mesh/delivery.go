@@ -323,10 +323,6 @@ func (s *Service) redeliver(ctx context.Context) {
 		return
 	}
 	for _, r := range lapsed {
-		for _, sess := range s.hub.mesh(r.MeshID) {
-			if sess.memberID == r.MemberID {
-				s.requestDrain(sess)
-			}
-		}
+		s.drainMember(r.MeshID, r.MemberID)
 	}
 }
